@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One-line wrappers for static inlines and macros, which Rust cannot call.
+ * Each does exactly what its C counterpart does; the prototypes and the reason
+ * for each are in binfmt_misc_rs.h.
+ */
+#include "binfmt_misc_rs.h"
+
+struct user_namespace *bmrs_current_user_ns(void)
+{
+	return current_user_ns();
+}
+
+struct user_namespace *bmrs_get_user_ns(struct user_namespace *ns)
+{
+	return get_user_ns(ns);
+}
+
+void bmrs_put_user_ns(struct user_namespace *ns)
+{
+	put_user_ns(ns);
+}
+
+void bmrs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void bmrs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+struct dentry *bmrs_dget(struct dentry *dentry)
+{
+	return dget(dentry);
+}
+
+bool bmrs_simple_positive(const struct dentry *dentry)
+{
+	return simple_positive(dentry);
+}
+
+struct file *bmrs_file_clone_open(struct file *file)
+{
+	return file_clone_open(file);
+}
+
+int bmrs_exe_file_deny_write_access(struct file *file)
+{
+	return exe_file_deny_write_access(file);
+}
+
+void bmrs_exe_file_allow_write_access(struct file *file)
+{
+	exe_file_allow_write_access(file);
+}
+
+void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds)
+{
+	bprm->have_execfd = 1;
+	if (creds)
+		bprm->execfd_creds = 1;
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The binfmt_misc filesystem: `register`, `status` and one file per entry, with
+//! upstream's semantics and error codes.
+
+use crate::format::status_text as text_of_status;
+use crate::grammar::{self, Command};
+use crate::instance::{Entry, Instance};
+use crate::vfs::{registry, File, PageText, SbKey, SuperBlock};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::uaccess::UserSlice;
+
+/// The instance of a live superblock.
+fn instance_of(sb: &SuperBlock) -> Result<Arc<Instance>> {
+    // Present from fill_super() until kill_super(), which no file outlives.
+    registry().by_sb(sb.key()).ok_or(ENODEV)
+}
+
+/// A new superblock of the caller's user namespace gets a new, enabled instance.
+pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
+    registry().add(sb.key(), sb.user_ns()).map(drop)
+}
+
+/// The superblock is gone, and with it, through eviction, every entry.
+pub(crate) fn kill_super(sb: SbKey) {
+    drop(registry().remove(sb));
+}
+
+/// An entry inode is evicted: by unlink, when the entry has already left the list,
+/// or by unmount, when it leaves the list now.
+pub(crate) fn evict_entry(sb: &SuperBlock, entry: Arc<Entry>) {
+    if let Some(instance) = registry().by_sb(sb.key()) {
+        drop(instance.remove(&entry));
+    }
+}
+
+pub(crate) fn status_text(sb: &SuperBlock) -> &'static str {
+    text_of_status(instance_of(sb).is_ok_and(|i| i.is_enabled()))
+}
+
+pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
+    let instance = instance_of(sb)?;
+    match command {
+        Command::Nothing => {}
+        Command::Disable => instance.set_enabled(false),
+        Command::Enable => instance.set_enabled(true),
+        Command::Remove => {
+            let root = sb.lock_root();
+            for entry in instance.take_all().iter() {
+                root.remove_entry_file(entry);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn entry_text(entry: &Entry) -> Result<PageText> {
+    let mut text = PageText::new()?;
+    // The text of any accepted registration fits; see format::MAX_ENTRY_TEXT.
+    entry.write_text(&mut text).map_err(|_| EINVAL)?;
+    Ok(text)
+}
+
+pub(crate) fn entry_command(sb: &SuperBlock, entry: &Entry, command: Command) -> Result {
+    match command {
+        Command::Nothing => {}
+        Command::Disable => entry.set_enabled(false),
+        Command::Enable => entry.set_enabled(true),
+        Command::Remove => {
+            let instance = instance_of(sb)?;
+            let root = sb.lock_root();
+            if instance.remove(entry).is_some() {
+                root.remove_entry_file(entry);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A write to `register`: parse, open the interpreter for `F`, create the file,
+/// add the entry.
+pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
+    if !(grammar::MIN_REGISTER_LENGTH..=grammar::MAX_REGISTER_LENGTH).contains(&count) {
+        return Err(EINVAL);
+    }
+    let mut buf = KVec::with_capacity(count + grammar::PAD, GFP_KERNEL_ACCOUNT)?;
+    input.read_all(&mut buf, GFP_KERNEL_ACCOUNT)?;
+    buf.extend_with(grammar::PAD, 0, GFP_KERNEL_ACCOUNT)?;
+    let registration = grammar::parse_register(&mut buf).map_err(|_| EINVAL)?;
+
+    let interp_file = if registration.flags.open_file {
+        // Unprivileged mounts: open with the credentials `register` was opened with.
+        let path = Entry::interpreter_of(&buf, &registration);
+        Some(file.open_exec_as_opener(path).inspect_err(|_| {
+            pr_notice!("register: failed to install interpreter file {}\n", path);
+        })?)
+    } else {
+        None
+    };
+    let entry = Entry::new(buf, registration, interp_file)?;
+
+    let sb = file.super_block();
+    let instance = instance_of(sb)?;
+    let root = sb.lock_root();
+    instance.reserve_one()?;
+    root.create_entry_file(&entry)?;
+    // Cannot fail after reserve_one() under the root lock.
+    instance.push(entry)
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host crate root: the module's pure logic, compiled with std for tests and fuzzing.
+//! The kernel crate root (`binfmt_misc_rs.rs`) includes the same files.
+
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod format;
+pub mod grammar;
+pub mod matching;
+
+#[cfg(test)]
+mod tests;

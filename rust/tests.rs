@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tests of the pure logic. Expected values come from upstream's C
+//! (fs/binfmt_misc.c, lib/string_helpers.c, lib/kstrtox.c) read by hand.
+
+use crate::format::{status_text, write_entry, ByteSink};
+use crate::grammar::*;
+use crate::matching::{matches, Candidate};
+use std::string::String;
+use std::vec::Vec;
+
+struct Text(Vec<u8>);
+
+impl core::fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl ByteSink for Text {
+    fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+fn buffer(input: &[u8]) -> Vec<u8> {
+    let mut buf = input.to_vec();
+    buf.extend_from_slice(&[0xa5; PAD]);
+    buf
+}
+
+fn parse(input: &[u8]) -> Result<(Vec<u8>, Registration), Invalid> {
+    let mut buf = buffer(input);
+    let reg = parse_register(&mut buf)?;
+    Ok((buf, reg))
+}
+
+fn entry_text(input: &[u8]) -> String {
+    let (buf, reg) = parse(input).expect("valid registration");
+    let mut out = Text(Vec::new());
+    write_entry(&mut out, &buf, &reg, true).unwrap();
+    String::from_utf8(out.0).unwrap()
+}
+
+#[test]
+fn extension_entry() {
+    let (buf, reg) = parse(b":qemu-sh:E::sh::/bin/sh:\n").unwrap();
+    assert_eq!(&buf[reg.name.clone()], b"qemu-sh");
+    assert_eq!(buf[reg.name.end], 0);
+    assert_eq!(reg.matcher, Matcher::Extension(12..14));
+    assert_eq!(&buf[reg.interpreter.clone()], b"/bin/sh");
+    assert_eq!(buf[reg.interpreter.end], 0);
+    assert_eq!(reg.flags, Flags::default());
+    assert_eq!(
+        entry_text(b":qemu-sh:E::sh::/bin/sh:"),
+        "enabled\ninterpreter /bin/sh\nflags: \nextension .sh\n"
+    );
+}
+
+#[test]
+fn extension_skips_offset_and_mask_contents() {
+    let (buf, reg) = parse(b":n:E:junk:ext:junk:/i:").unwrap();
+    let Matcher::Extension(ext) = reg.matcher else { panic!() };
+    assert_eq!(&buf[ext], b"ext");
+}
+
+#[test]
+fn magic_entry_with_mask_and_flags() {
+    let text = entry_text(b":m:M:2:\\x12\\x34:\\xff\\x0f:/bin/sh:PF");
+    assert_eq!(
+        text,
+        "enabled\ninterpreter /bin/sh\nflags: PF\noffset 2\nmagic 1234\nmask ff0f\n"
+    );
+}
+
+#[test]
+fn magic_of_qemu_binfmt_conf() {
+    // The aarch64 line of qemu's scripts/qemu-binfmt-conf.sh, as systemd writes it.
+    let line = b":qemu-aarch64:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:FC";
+    let text = entry_text(line);
+    assert_eq!(
+        text,
+        "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\noffset 0\n\
+         magic 7f454c460201010000000000000000000200b700\n\
+         mask ffffffffffffff00fffffffffffffffffeffffff\n"
+    );
+}
+
+#[test]
+fn c_implies_o_and_flags_repeat() {
+    let (_, reg) = parse(b":n:E::e::/i:CCP\n").unwrap();
+    assert_eq!(
+        reg.flags,
+        Flags {
+            preserve_argv0: true,
+            open_binary: true,
+            credentials: true,
+            open_file: false
+        }
+    );
+}
+
+#[test]
+fn escapes_follow_string_unescape() {
+    // One hex digit is enough for the unescape, but scanarg() wants two.
+    assert_eq!(parse(b":n:M::\\x4:/i:"), Err(Invalid));
+    // A backslash followed by a non-escape is copied with that byte, so in `\\x41`
+    // the second backslash starts no escape and all five bytes stay.
+    let (buf, reg) = parse(b":n:M::\\\\x41::/i:").unwrap();
+    let Matcher::Magic { magic, mask, .. } = reg.matcher else { panic!() };
+    assert_eq!(&buf[magic], b"\\\\x41");
+    assert_eq!(mask, None);
+    // An escaped delimiter does not end the field.
+    let (buf, reg) = parse(b":n:M::a\\x3ab::/i:").unwrap();
+    let Matcher::Magic { magic, .. } = reg.matcher else { panic!() };
+    assert_eq!(&buf[magic], b"a:b");
+    // A decoded NUL is part of the magic.
+    let (buf, reg) = parse(b":n:M::\\x00\\x01::/i:").unwrap();
+    let Matcher::Magic { magic, .. } = reg.matcher else { panic!() };
+    assert_eq!(&buf[magic], b"\0\x01");
+}
+
+#[test]
+fn offsets_follow_kstrtoint() {
+    for (field, offset) in [("0", 0), ("+7", 7), ("-0", 0), ("12\n", 12), ("-+0", 0)] {
+        let input = std::format!(":n:M:{field}:ab::/i:");
+        let (_, reg) = parse(input.as_bytes()).unwrap_or_else(|_| panic!("{field:?}"));
+        let Matcher::Magic { offset: got, .. } = reg.matcher else { panic!() };
+        assert_eq!(got, offset, "{field:?}");
+    }
+    for field in ["-1", "x", "1x", "0x10", "+-1", "2147483648", "99999999999999999999", " 1"] {
+        let input = std::format!(":n:M:{field}:ab::/i:");
+        assert_eq!(parse(input.as_bytes()), Err(Invalid), "{field:?}");
+    }
+}
+
+#[test]
+fn magic_must_fit_the_exec_buffer() {
+    assert!(parse(b":n:M:254:ab::/i:").is_ok());
+    assert_eq!(parse(b":n:M:255:ab::/i:"), Err(Invalid));
+    let big: String = std::iter::repeat("\\x01").take(257).collect();
+    assert_eq!(parse(std::format!(":n:M::{big}::/i:").as_bytes()), Err(Invalid));
+    let max: String = std::iter::repeat("\\x01").take(256).collect();
+    assert!(parse(std::format!(":n:M::{max}::/i:").as_bytes()).is_ok());
+}
+
+#[test]
+fn rejected_registrations() {
+    let cases: &[&[u8]] = &[
+        b":a:E::e::/i",          // too short
+        b":n:E::e::/bin/sh",     // no delimiter after the interpreter
+        b":n:X::e::/bin/sh:",    // unknown type
+        b":.:E::e::/bin/sh:",    // name "."
+        b":..:E::e::/bin/sh:",   // name ".."
+        b":a/b:E::e::/bin/sh:",  // name with '/'
+        b"::E::ext::/bin/sh:",   // empty name
+        b":n:E::::/bin/sh:",     // empty extension
+        b":n:E::a/b::/bin/sh:",  // extension with '/'
+        b":n:M::::/bin/sh:",     // empty magic
+        b":n:M::ab:a:/bin/sh:",  // mask shorter than magic
+        b":n:E::ext:::",         // empty interpreter
+        b":n:E::ext::/bin/sh:Z", // unknown flag
+        b":n:E::ext::/bin/sh:P\n\n",
+        b"PnPEPPextPP/bin/shP", // flag letter as delimiter
+        b":n:EE::ext::/bin/sh:", // type is one letter
+        b":n:E::e\0t::/bin/sh:",  // NUL inside a field
+    ];
+    for case in cases {
+        assert_eq!(parse(case), Err(Invalid), "{:?}", String::from_utf8_lossy(case));
+    }
+    let long = [b'x'; MAX_REGISTER_LENGTH + 1];
+    assert_eq!(parse(&long), Err(Invalid));
+}
+
+#[test]
+fn other_delimiters() {
+    let (buf, reg) = parse(b"|n|E||ext||/bin/sh|O").unwrap();
+    assert_eq!(&buf[reg.interpreter.clone()], b"/bin/sh");
+    assert!(reg.flags.open_binary);
+}
+
+#[test]
+fn extension_matching_uses_the_whole_path() {
+    let (buf, reg) = parse(b":n:E::sh::/bin/sh:").unwrap();
+    let header = [0u8; BINPRM_BUF_SIZE];
+    let at = |path: &[u8]| matches(&reg.matcher, &buf, &Candidate { header: &header, path });
+    assert!(at(b"/tmp/x.sh"));
+    assert!(at(b"a.b.sh"));
+    assert!(!at(b"/tmp/x.shx"));
+    assert!(!at(b"/tmp/sh"));
+    assert!(!at(b"/tmp.sh/x"));
+}
+
+#[test]
+fn magic_matching_with_mask_and_offset() {
+    let (buf, reg) = parse(b":n:M:1:\\x10\\x20:\\xf0\\xff:/i:").unwrap();
+    let mut header = [0u8; BINPRM_BUF_SIZE];
+    let at = |h: &[u8; BINPRM_BUF_SIZE]| {
+        matches(&reg.matcher, &buf, &Candidate { header: h, path: b"/x" })
+    };
+    header[1] = 0x1f;
+    header[2] = 0x20;
+    assert!(at(&header));
+    header[2] = 0x21;
+    assert!(!at(&header));
+    let (buf, reg) = parse(b":n:M:254:\\x01\\x02::/i:").unwrap();
+    header[254] = 1;
+    header[255] = 2;
+    assert!(matches(&reg.matcher, &buf, &Candidate { header: &header, path: b"/x" }));
+}
+
+#[test]
+fn commands() {
+    assert_eq!(parse_command(b""), Ok(Command::Nothing));
+    assert_eq!(parse_command(b"0"), Ok(Command::Disable));
+    assert_eq!(parse_command(b"1\n"), Ok(Command::Enable));
+    assert_eq!(parse_command(b"-1\n"), Ok(Command::Remove));
+    for bad in [&b"2"[..], b"11", b"-2", b"\n", b"-1\n\n", b" 1", b"1 "] {
+        assert_eq!(parse_command(bad), Err(Invalid), "{bad:?}");
+    }
+    assert_eq!(status_text(true), "enabled\n");
+    assert_eq!(status_text(false), "disabled\n");
+}

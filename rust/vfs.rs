@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The FFI layer: every `unsafe` block of the module is in this file.
+//!
+//! It holds the C tables (filesystem type, binfmt, superblock, context and file
+//! operations), their `extern "C"` callbacks, which turn raw pointers into the small
+//! safe types below and call the safe code in [`crate::fs`] and [`crate::exec`], and
+//! owned wrappers for the references the safe code keeps (user namespaces, dentries,
+//! exec files).
+
+use crate::bindings as b;
+use crate::grammar::{self, Command};
+use crate::instance::{Entry, Registry};
+use crate::{exec, fs};
+use core::mem::ManuallyDrop;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::error::{from_err_ptr, from_result, to_result};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+use kernel::uaccess::UserSlice;
+use kernel::{c_str, ThisModule};
+
+/// A C table the kernel reads and, for lists and refcounts, writes through its own
+/// locks. Rust only writes it before registration.
+#[repr(transparent)]
+struct CTable<T>(Opaque<T>);
+
+// SAFETY: After registration only C touches the table, under C's own locking.
+unsafe impl<T> Sync for CTable<T> {}
+
+impl<T> CTable<T> {
+    const fn new(value: T) -> Self {
+        Self(Opaque::new(value))
+    }
+
+    const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+macro_rules! zeroed {
+    () => {
+        // SAFETY: The C tables are plain structs of integers, pointers and optional
+        // function pointers, for which all-zeroes is the valid "unset" value.
+        unsafe { core::mem::zeroed() }
+    };
+}
+
+static FS_TYPE: CTable<b::file_system_type> = CTable::new(b::file_system_type {
+    name: c_str!("binfmt_misc").as_char_ptr(),
+    init_fs_context: Some(init_fs_context),
+    kill_sb: Some(kill_sb),
+    fs_flags: b::FS_USERNS_MOUNT as _,
+    ..zeroed!()
+});
+
+static FORMAT: CTable<b::linux_binfmt> = CTable::new(b::linux_binfmt {
+    load_binary: Some(load_binary),
+    ..zeroed!()
+});
+
+static CONTEXT_OPS: CTable<b::fs_context_operations> = CTable::new(b::fs_context_operations {
+    free: Some(free_fs_context),
+    get_tree: Some(get_tree),
+    ..zeroed!()
+});
+
+static SUPER_OPS: CTable<b::super_operations> = CTable::new(b::super_operations {
+    statfs: Some(b::simple_statfs),
+    evict_inode: Some(evict_inode),
+    ..zeroed!()
+});
+
+static STATUS_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
+    read: Some(status_read),
+    write: Some(status_write),
+    llseek: Some(b::default_llseek),
+    ..zeroed!()
+});
+
+static REGISTER_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
+    write: Some(register_write),
+    llseek: Some(b::noop_llseek),
+    ..zeroed!()
+});
+
+static ENTRY_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
+    read: Some(entry_read),
+    write: Some(entry_write),
+    llseek: Some(b::default_llseek),
+    ..zeroed!()
+});
+
+const fn tree_file(name: &'static CStr, ops: &'static CTable<b::file_operations>, mode: u32) -> b::tree_descr {
+    b::tree_descr {
+        name: name.as_char_ptr(),
+        ops: ops.get(),
+        mode: mode as _,
+    }
+}
+
+/// The fixed files, indexed by inode number as simple_fill_super() wants: 0 and 1
+/// (the root) are unused.
+static FILES: CTable<[b::tree_descr; 5]> = CTable::new([
+    b::tree_descr { ..zeroed!() },
+    b::tree_descr { ..zeroed!() },
+    tree_file(c_str!("status"), &STATUS_FOPS, b::S_IWUSR | b::S_IRUGO),
+    tree_file(c_str!("register"), &REGISTER_FOPS, b::S_IWUSR),
+    b::tree_descr {
+        name: c_str!("").as_char_ptr(),
+        ..zeroed!()
+    },
+]);
+
+/// The registry of instances, published while the filesystem and the binfmt are
+/// registered. Callbacks can only run in that window.
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(ptr::null_mut());
+
+/// The instance registry; callable from the callbacks below only.
+pub(crate) fn registry() -> &'static Registry {
+    // SAFETY: `Registration::new` publishes the pointer before registering anything
+    // and `Registration::drop` clears it after unregistering both; the pointee is
+    // pinned in the `Registration`, which outlives both registrations.
+    unsafe { &*REGISTRY.load(Ordering::Acquire) }
+}
+
+/// The registered filesystem type and binfmt handler, for the module's lifetime.
+pub(crate) struct Registration {
+    _registry: Pin<KBox<Registry>>,
+}
+
+impl Registration {
+    pub(crate) fn new(module: &'static ThisModule, registry: Pin<KBox<Registry>>) -> Result<Self> {
+        // SAFETY: Neither table is registered yet, so nothing else reads them.
+        unsafe {
+            (*FS_TYPE.get()).owner = module.as_ptr().cast();
+            (*FORMAT.get()).module = module.as_ptr().cast();
+        }
+        let raw: *const Registry = &*registry;
+        REGISTRY.store(raw.cast_mut(), Ordering::Release);
+        // SAFETY: `FS_TYPE` is a valid, static file_system_type.
+        if let Err(e) = to_result(unsafe { b::register_filesystem(FS_TYPE.get()) }) {
+            REGISTRY.store(ptr::null_mut(), Ordering::Release);
+            return Err(e);
+        }
+        // SAFETY: `FORMAT` is a valid, static linux_binfmt; insert at the head, as
+        // upstream's insert_binfmt(), so it is asked before the ELF loader.
+        unsafe { b::__register_binfmt(FORMAT.get(), 1) };
+        Ok(Self {
+            _registry: registry,
+        })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: Both were registered in `new`. Exec holds a module reference while
+        // it calls us, and every superblock holds one through the filesystem type,
+        // so no callback is running or can start once these return.
+        unsafe {
+            b::unregister_binfmt(FORMAT.get());
+            b::unregister_filesystem(FS_TYPE.get());
+        }
+        REGISTRY.store(ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// Identity of a superblock, for the registry; never dereferenced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SbKey(usize);
+
+/// Identity of a user namespace, for the registry; never dereferenced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NsKey(usize);
+
+/// A `struct user_namespace`.
+#[repr(transparent)]
+pub(crate) struct UserNamespace(Opaque<b::user_namespace>);
+
+// SAFETY: get_user_ns()/put_user_ns() keep the namespace alive while referenced.
+unsafe impl AlwaysRefCounted for UserNamespace {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a live namespace, so taking another reference is valid.
+        unsafe { b::bmrs_get_user_ns(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns the reference being dropped.
+        unsafe { b::bmrs_put_user_ns(obj.cast().as_ptr()) };
+    }
+}
+
+// SAFETY: User namespaces are refcounted and immutable where we read them.
+unsafe impl Send for UserNamespace {}
+// SAFETY: As above.
+unsafe impl Sync for UserNamespace {}
+
+impl UserNamespace {
+    /// # Safety
+    ///
+    /// `ptr` must point to a live namespace for the returned lifetime.
+    unsafe fn from_raw<'a>(ptr: *mut b::user_namespace) -> &'a Self {
+        // SAFETY: `UserNamespace` is a transparent wrapper; liveness is the caller's.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn key(&self) -> NsKey {
+        NsKey(self.0.get() as usize)
+    }
+}
+
+/// The keys of the caller's user namespace and of its ancestors, nearest first.
+pub(crate) fn current_user_ns_chain() -> impl Iterator<Item = NsKey> {
+    // SAFETY: The caller's credentials hold its namespace and every namespace holds
+    // its parent, and only the task itself replaces its credentials.
+    let mut next = unsafe { b::bmrs_current_user_ns() };
+    core::iter::from_fn(move || {
+        let ns = NonNull::new(next)?;
+        // SAFETY: `ns` is live, see above.
+        next = unsafe { (*ns.as_ptr()).parent };
+        Some(NsKey(ns.as_ptr() as usize))
+    })
+}
+
+/// A `struct dentry`.
+#[repr(transparent)]
+struct Dentry(Opaque<b::dentry>);
+
+// SAFETY: dget()/dput() keep the dentry alive while referenced.
+unsafe impl AlwaysRefCounted for Dentry {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is live, so taking another reference is valid.
+        unsafe { b::bmrs_dget(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns the reference being dropped.
+        unsafe { b::dput(obj.cast().as_ptr()) };
+    }
+}
+
+impl Dentry {
+    fn as_ptr(&self) -> *mut b::dentry {
+        self.0.get()
+    }
+
+    fn is_positive(&self) -> bool {
+        // SAFETY: `self` is live; d_inode is read as d_really_is_positive() does.
+        unsafe { !(*self.as_ptr()).d_inode.is_null() }
+    }
+}
+
+/// A `struct super_block` borrowed from a callback.
+#[repr(transparent)]
+pub(crate) struct SuperBlock(Opaque<b::super_block>);
+
+impl SuperBlock {
+    /// # Safety
+    ///
+    /// `ptr` must point to a live superblock for the returned lifetime.
+    unsafe fn from_raw<'a>(ptr: *mut b::super_block) -> &'a Self {
+        // SAFETY: Transparent wrapper; liveness is the caller's.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_ptr(&self) -> *mut b::super_block {
+        self.0.get()
+    }
+
+    pub(crate) fn key(&self) -> SbKey {
+        SbKey(self.as_ptr() as usize)
+    }
+
+    /// The user namespace the superblock belongs to.
+    pub(crate) fn user_ns(&self) -> NsKey {
+        // SAFETY: s_user_ns is set at allocation and held until the sb is freed.
+        unsafe { UserNamespace::from_raw((*self.as_ptr()).s_user_ns) }.key()
+    }
+
+    fn root_inode(&self) -> *mut b::inode {
+        // SAFETY: Files exist only on a superblock whose root has been set up.
+        unsafe { (*(*self.as_ptr()).s_root).d_inode }
+    }
+
+    /// Locks the root directory: upstream serialises every change of the entry
+    /// list and of the entry files under this lock.
+    pub(crate) fn lock_root(&self) -> RootGuard<'_> {
+        // SAFETY: The root inode lives as long as the superblock.
+        unsafe { b::bmrs_inode_lock(self.root_inode()) };
+        RootGuard { sb: self }
+    }
+}
+
+/// The locked root directory of a binfmt_misc superblock.
+pub(crate) struct RootGuard<'a> {
+    sb: &'a SuperBlock,
+}
+
+impl Drop for RootGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Locked in `SuperBlock::lock_root`.
+        unsafe { b::bmrs_inode_unlock(self.sb.root_inode()) };
+    }
+}
+
+impl RootGuard<'_> {
+    fn lookup(&self, name: &CStr) -> Result<ARef<Dentry>> {
+        // SAFETY: The root is locked, as lookup_one_len() requires; `name` is a
+        // NUL-terminated string of `len` bytes.
+        let dentry = from_err_ptr(unsafe {
+            b::lookup_one_len(name.as_char_ptr(), (*self.sb.as_ptr()).s_root, name.len() as _)
+        })?;
+        // SAFETY: lookup_one_len() returned a referenced, non-null dentry.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(dentry.cast())) })
+    }
+
+    /// Creates the file of a new entry, `EEXIST` if the name is taken. The inode
+    /// owns one reference to `entry`, dropped by [`evict_inode`].
+    pub(crate) fn create_entry_file(&self, entry: &Arc<Entry>) -> Result {
+        let dentry = self.lookup(entry.name())?;
+        if dentry.is_positive() {
+            return Err(EEXIST);
+        }
+        let sb = self.sb.as_ptr();
+        // SAFETY: `sb` is live; new_inode() returns an initialised inode or NULL.
+        let inode = unsafe { b::new_inode(sb) };
+        if inode.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `inode` is new and ours until instantiated; `dentry` is a negative
+        // dentry under the locked root. The extra dget() is the reference that pins
+        // the file in the filesystem, as in upstream, until unlink or unmount.
+        unsafe {
+            (*inode).i_ino = b::get_next_ino() as _;
+            (*inode).i_mode = (b::S_IFREG | 0o644) as _;
+            b::simple_inode_init_ts(inode);
+            (*inode).__bindgen_anon_3.i_fop = ENTRY_FOPS.get();
+            (*inode).i_private = Arc::into_raw(entry.clone()).cast_mut().cast();
+            b::d_instantiate(dentry.as_ptr(), inode);
+            b::bmrs_dget(dentry.as_ptr());
+        }
+        Ok(())
+    }
+
+    /// Removes the file of an entry that was just taken out of its instance.
+    pub(crate) fn remove_entry_file(&self, entry: &Entry) {
+        let Ok(dentry) = self.lookup(entry.name()) else {
+            return;
+        };
+        // SAFETY: The root is locked; a positive, hashed dentry under it is an entry
+        // file pinned by create_entry_file(), whose pin simple_unlink() drops.
+        unsafe {
+            if b::bmrs_simple_positive(dentry.as_ptr()) {
+                b::simple_unlink(self.sb.root_inode(), dentry.as_ptr());
+                b::d_delete(dentry.as_ptr());
+            }
+        }
+    }
+}
+
+/// A `struct file` of ours, borrowed from a file operation.
+#[repr(transparent)]
+pub(crate) struct File(Opaque<b::file>);
+
+impl File {
+    /// # Safety
+    ///
+    /// `ptr` must be a file being operated on, live for the returned lifetime.
+    unsafe fn from_raw<'a>(ptr: *mut b::file) -> &'a Self {
+        // SAFETY: Transparent wrapper; liveness is the caller's.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn inode(&self) -> *mut b::inode {
+        // SAFETY: An open file has a fixed inode.
+        unsafe { (*self.0.get()).f_inode }
+    }
+
+    pub(crate) fn super_block(&self) -> &SuperBlock {
+        // SAFETY: The open file keeps its superblock alive.
+        unsafe { SuperBlock::from_raw((*self.inode()).i_sb) }
+    }
+
+    /// The entry of an entry file.
+    ///
+    /// # Safety
+    ///
+    /// The file must be one that `create_entry_file` made.
+    unsafe fn entry(&self) -> ArcBorrow<'_, Entry> {
+        // SAFETY: Entry inodes hold an `Arc<Entry>` in i_private until eviction,
+        // which cannot happen while the file is open.
+        unsafe { ArcBorrow::from_raw((*self.inode()).i_private.cast()) }
+    }
+
+    /// Opens `path` for exec with the credentials this file was opened with.
+    pub(crate) fn open_exec_as_opener(&self, path: &CStr) -> Result<ExecFile> {
+        // SAFETY: f_cred is held by the file; override_creds() and revert_creds()
+        // pair up on this task.
+        unsafe {
+            let old = b::override_creds((*self.0.get()).f_cred);
+            let file = ExecFile::open(path);
+            b::revert_creds(old);
+            file
+        }
+    }
+}
+
+/// A file opened for exec, write-denied while we hold it.
+pub(crate) struct ExecFile(NonNull<b::file>);
+
+// SAFETY: A `struct file` reference may be used and dropped from any task.
+unsafe impl Send for ExecFile {}
+// SAFETY: `ExecFile` has no interior mutability.
+unsafe impl Sync for ExecFile {}
+
+impl ExecFile {
+    pub(crate) fn open(path: &CStr) -> Result<Self> {
+        // SAFETY: `path` is NUL-terminated; open_exec() returns a file or an error.
+        let file = from_err_ptr(unsafe { b::open_exec(path.as_char_ptr()) })?;
+        // SAFETY: Not an error pointer, so not null.
+        Ok(Self(unsafe { NonNull::new_unchecked(file) }))
+    }
+
+    /// A new open file of the same path, as exec wants one per execution.
+    pub(crate) fn reopen(&self) -> Result<Self> {
+        // SAFETY: `self.0` is a live file; file_clone_open() returns a new one.
+        let file = from_err_ptr(unsafe { b::bmrs_file_clone_open(self.0.as_ptr()) })?;
+        // SAFETY: `file` is a fresh reference that we own.
+        if let Err(e) = to_result(unsafe { b::bmrs_exe_file_deny_write_access(file) }) {
+            // SAFETY: Write access was not denied, so a plain put undoes the open.
+            unsafe { b::fput(file) };
+            return Err(e);
+        }
+        // SAFETY: Not an error pointer, so not null.
+        Ok(Self(unsafe { NonNull::new_unchecked(file) }))
+    }
+
+    fn into_raw(self) -> *mut b::file {
+        ManuallyDrop::new(self).0.as_ptr()
+    }
+}
+
+impl Drop for ExecFile {
+    fn drop(&mut self) {
+        // SAFETY: We own the reference and the write denial taken at open.
+        unsafe {
+            b::bmrs_exe_file_allow_write_access(self.0.as_ptr());
+            b::filp_close(self.0.as_ptr(), ptr::null_mut());
+        }
+    }
+}
+
+/// The `struct linux_binprm` of an exec in progress.
+#[repr(transparent)]
+pub(crate) struct BinPrm(Opaque<b::linux_binprm>);
+
+impl BinPrm {
+    fn raw(&self) -> *mut b::linux_binprm {
+        self.0.get()
+    }
+
+    /// The binary's first bytes and its path, for matching.
+    pub(crate) fn candidate(&self) -> crate::matching::Candidate<'_> {
+        // SAFETY: buf is filled before binfmts are asked; interp is a valid string
+        // until bprm_change_interp(), which needs `&mut self`.
+        unsafe {
+            let raw = self.raw();
+            crate::matching::Candidate {
+                header: &(*raw).buf,
+                path: CStr::from_char_ptr((*raw).interp).as_bytes(),
+            }
+        }
+    }
+
+    /// Whether exec cannot reopen the binary by path (fd of a close-on-exec file).
+    pub(crate) fn path_inaccessible(&self) -> bool {
+        // SAFETY: Reading a field of our exec's bprm.
+        unsafe { (*self.raw()).interp_flags & b::BINPRM_FLAGS_PATH_INACCESSIBLE != 0 }
+    }
+
+    pub(crate) fn preserve_argv0(&mut self) {
+        // SAFETY: We are the binfmt handling this exec.
+        unsafe { (*self.raw()).interp_flags |= b::BINPRM_FLAGS_PRESERVE_ARGV0 };
+    }
+
+    pub(crate) fn remove_arg_zero(&mut self) -> Result {
+        // SAFETY: `self` is the bprm of the running exec.
+        to_result(unsafe { b::remove_arg_zero(self.raw()) })
+    }
+
+    fn push_arg_raw(&mut self, arg: *const kernel::ffi::c_char) -> Result {
+        // SAFETY: `arg` is a NUL-terminated string; the bprm is ours.
+        let ret = unsafe { b::copy_string_kernel(arg, self.raw()) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: As above; copy_string_kernel() leaves the count to the caller.
+        unsafe { (*self.raw()).argc += 1 };
+        Ok(())
+    }
+
+    /// Pushes the binary's own path as the next argument (pushed in reverse).
+    pub(crate) fn push_own_path(&mut self) -> Result {
+        // SAFETY: interp is valid until bprm_change_interp().
+        let interp = unsafe { (*self.raw()).interp };
+        self.push_arg_raw(interp)
+    }
+
+    pub(crate) fn push_arg(&mut self, arg: &CStr) -> Result {
+        self.push_arg_raw(arg.as_char_ptr())
+    }
+
+    pub(crate) fn change_interp(&mut self, interp: &CStr) -> Result {
+        // SAFETY: bprm_change_interp() copies the string.
+        to_result(unsafe { b::bprm_change_interp(interp.as_char_ptr(), self.raw()) })
+    }
+
+    /// Hands the interpreter to exec, which releases it and its write denial.
+    pub(crate) fn set_interpreter(&mut self, file: ExecFile) {
+        // SAFETY: No binfmt before us set an interpreter for this round.
+        unsafe { (*self.raw()).interpreter = file.into_raw() };
+    }
+
+    /// Passes the binary to the interpreter as a file descriptor (`O`), with its
+    /// credentials (`C`) if `creds`.
+    pub(crate) fn set_execfd(&mut self, creds: bool) {
+        // SAFETY: Setting flags of our exec's bprm.
+        unsafe { b::bmrs_binprm_set_execfd(self.raw(), creds) };
+    }
+}
+
+/// Removes and returns the element at `index`, keeping the order of the rest;
+/// the 6.12 `KVec` has no `remove` or `pop`. Panics if `index` is out of bounds.
+pub(crate) fn kvec_remove<T>(v: &mut KVec<T>, index: usize) -> T {
+    v.as_mut_slice()[index..].rotate_left(1);
+    let last = v.len() - 1;
+    // SAFETY: `last` is in bounds and initialised; shrinking the length right after
+    // the read hands ownership of that element to us alone.
+    unsafe {
+        let item = ptr::read(v.as_ptr().add(last));
+        v.set_len(last);
+        item
+    }
+}
+
+/// A page-sized text buffer that never grows.
+pub(crate) struct PageText(KVec<u8>);
+
+impl PageText {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(KVec::with_capacity(crate::format::MAX_ENTRY_TEXT, GFP_KERNEL)?))
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Write for PageText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        crate::format::ByteSink::write_bytes(self, s.as_bytes())
+    }
+}
+
+impl crate::format::ByteSink for PageText {
+    fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            return Err(core::fmt::Error);
+        }
+        // Within capacity, so this does not allocate and cannot fail.
+        self.0
+            .extend_from_slice(bytes, GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
+}
+
+// ---- Callbacks ----
+
+/// Copies `data` to userspace as simple_read_from_buffer() does.
+///
+/// # Safety
+///
+/// `buf`, `count` and `ppos` must be those of a read() file operation.
+unsafe fn read_out(buf: *mut u8, count: usize, ppos: *mut b::loff_t, data: &[u8]) -> isize {
+    // SAFETY: As the caller promises; `data` is a live slice.
+    unsafe { b::simple_read_from_buffer(buf.cast(), count, ppos, data.as_ptr().cast(), data.len()) }
+}
+
+/// Reads and parses a command written to `status` or an entry file.
+fn read_command(buf: *const u8, count: usize) -> Result<Command> {
+    if count > grammar::MAX_COMMAND_LENGTH {
+        return Err(EINVAL);
+    }
+    let mut bytes = [0u8; grammar::MAX_COMMAND_LENGTH];
+    UserSlice::new(buf as usize, count)
+        .reader()
+        .read_slice(&mut bytes[..count])?;
+    grammar::parse_command(&bytes[..count]).map_err(|_| EINVAL)
+}
+
+unsafe extern "C" fn init_fs_context(fc: *mut b::fs_context) -> kernel::ffi::c_int {
+    // SAFETY: The VFS passes a context being set up for us.
+    unsafe { (*fc).ops = CONTEXT_OPS.get() };
+    0
+}
+
+unsafe extern "C" fn get_tree(fc: *mut b::fs_context) -> kernel::ffi::c_int {
+    // SAFETY: fc->user_ns is held by the context.
+    let ns: ARef<UserNamespace> = unsafe { UserNamespace::from_raw((*fc).user_ns) }.into();
+    // The reference becomes the superblock's key: released by free_fs_context() if
+    // no new superblock took it, else by kill_sb().
+    let key = ARef::into_raw(ns).as_ptr();
+    // SAFETY: `fill_super` has the signature get_tree_keyed() wants.
+    unsafe { b::get_tree_keyed(fc, Some(fill_super), key.cast()) }
+}
+
+unsafe extern "C" fn free_fs_context(fc: *mut b::fs_context) {
+    // SAFETY: The context is being freed; s_fs_info, if set, is our reference.
+    let key = unsafe { (*fc).s_fs_info };
+    if let Some(ns) = NonNull::new(key.cast::<UserNamespace>()) {
+        // SAFETY: See `get_tree`.
+        drop(unsafe { ARef::from_raw(ns) });
+    }
+}
+
+unsafe extern "C" fn fill_super(sb: *mut b::super_block, _fc: *mut b::fs_context) -> kernel::ffi::c_int {
+    // SAFETY: The VFS passes a new superblock that lives until kill_sb().
+    let sb_ref = unsafe { SuperBlock::from_raw(sb) };
+    from_result(|| {
+        // The fscontext fd may have been passed to another user namespace.
+        if current_user_ns_chain().next() != Some(sb_ref.user_ns()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: The superblock is not visible to anyone else yet.
+        unsafe {
+            (*sb).s_iflags |= (b::SB_I_NOEXEC | b::SB_I_NODEV) as kernel::ffi::c_ulong;
+            (*sb).s_stack_depth = b::FILESYSTEM_MAX_STACK_DEPTH as _;
+        }
+        fs::fill_super(sb_ref)?;
+        // SAFETY: `FILES` is a valid table ending with an empty name; `sb` is new.
+        to_result(unsafe {
+            b::simple_fill_super(sb, b::BINFMTFS_MAGIC as _, (*FILES.get()).as_ptr())
+        })?;
+        // SAFETY: As above.
+        unsafe { (*sb).s_op = SUPER_OPS.get() };
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
+    // SAFETY: The superblock is being shut down; s_fs_info is the namespace
+    // reference get_tree() gave it.
+    unsafe {
+        let key = SuperBlock::from_raw(sb).key();
+        let ns = (*sb).s_fs_info;
+        b::kill_litter_super(sb);
+        fs::kill_super(key);
+        if let Some(ns) = NonNull::new(ns.cast::<UserNamespace>()) {
+            drop(ARef::from_raw(ns));
+        }
+    }
+}
+
+unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
+    // SAFETY: The inode is being evicted: nothing else uses it. Entry inodes own an
+    // `Arc<Entry>` in i_private (see `create_entry_file`); other inodes have NULL.
+    unsafe {
+        b::clear_inode(inode);
+        let private = (*inode).i_private;
+        if !private.is_null() {
+            (*inode).i_private = ptr::null_mut();
+            let entry = Arc::from_raw(private.cast::<Entry>());
+            fs::evict_entry(SuperBlock::from_raw((*inode).i_sb), entry);
+        }
+    }
+}
+
+unsafe extern "C" fn status_read(
+    file: *mut b::file,
+    buf: *mut u8,
+    count: usize,
+    ppos: *mut b::loff_t,
+) -> isize {
+    // SAFETY: The VFS passes an open status file.
+    let file = unsafe { File::from_raw(file) };
+    let text = fs::status_text(file.super_block());
+    // SAFETY: Arguments of this read() operation.
+    unsafe { read_out(buf, count, ppos, text.as_bytes()) }
+}
+
+unsafe extern "C" fn status_write(
+    file: *mut b::file,
+    buf: *const u8,
+    count: usize,
+    _ppos: *mut b::loff_t,
+) -> isize {
+    // SAFETY: The VFS passes an open status file.
+    let file = unsafe { File::from_raw(file) };
+    from_result(|| {
+        fs::status_command(file.super_block(), read_command(buf, count)?)?;
+        Ok(count as isize)
+    })
+}
+
+unsafe extern "C" fn register_write(
+    file: *mut b::file,
+    buf: *const u8,
+    count: usize,
+    _ppos: *mut b::loff_t,
+) -> isize {
+    // SAFETY: The VFS passes an open register file.
+    let file = unsafe { File::from_raw(file) };
+    from_result(|| {
+        fs::register(file, UserSlice::new(buf as usize, count), count)?;
+        Ok(count as isize)
+    })
+}
+
+unsafe extern "C" fn entry_read(
+    file: *mut b::file,
+    buf: *mut u8,
+    count: usize,
+    ppos: *mut b::loff_t,
+) -> isize {
+    // SAFETY: `ENTRY_FOPS` is only installed on entry files.
+    let entry = unsafe { File::from_raw(file).entry() };
+    from_result(|| {
+        let text = fs::entry_text(&entry)?;
+        // SAFETY: Arguments of this read() operation.
+        Ok(unsafe { read_out(buf, count, ppos, text.as_bytes()) })
+    })
+}
+
+unsafe extern "C" fn entry_write(
+    file: *mut b::file,
+    buf: *const u8,
+    count: usize,
+    _ppos: *mut b::loff_t,
+) -> isize {
+    // SAFETY: `ENTRY_FOPS` is only installed on entry files.
+    let file = unsafe { File::from_raw(file) };
+    // SAFETY: As above.
+    let entry = unsafe { file.entry() };
+    from_result(|| {
+        fs::entry_command(file.super_block(), &entry, read_command(buf, count)?)?;
+        Ok(count as isize)
+    })
+}
+
+unsafe extern "C" fn load_binary(bprm: *mut b::linux_binprm) -> kernel::ffi::c_int {
+    // SAFETY: Exec passes its bprm, which only this binfmt touches during the call.
+    let bprm = unsafe { &mut *bprm.cast::<BinPrm>() };
+    from_result(|| exec::load_binary(bprm).map(|()| 0))
+}

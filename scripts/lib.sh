@@ -1,0 +1,38 @@
+# Shared paths and helpers for the scripts; source it, don't run it.
+# shellcheck shell=bash
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_ROOT=${BINFMT_MISC_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/binfmt_misc_rs}
+KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+
+# Bump when the way the kernel is built changes in a way the fragments don't show.
+KERNEL_RECIPE=1
+# Every test run uses the debug flavour; see README.md for the measured cost.
+KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/debug.config")
+KERNEL_MAKE_FLAGS=(LLVM=1)
+
+# Cargo, bindgen and vng live outside Debian's default PATH.
+export PATH="$HOME/.cargo/bin:$PATH"
+if [ -d "$HOME/.pyenv/shims" ]; then PATH="$HOME/.pyenv/shims:$PATH"; fi
+
+die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
+
+ksrc_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null ||
+		die "linux-source-6.12 is not installed: run scripts/setup.sh"
+}
+
+# The kernel source, extracted once per Debian package version.
+ksrc_dir() { echo "$CACHE_ROOT/src-$(ksrc_version)"; }
+
+# The build directory: keyed by source version and everything that shapes the config.
+kernel_dir() {
+	local key
+	key=$( {
+		echo "recipe $KERNEL_RECIPE"
+		echo "make ${KERNEL_MAKE_FLAGS[*]}"
+		cat "${KERNEL_FRAGMENTS[@]}"
+	} | sha256sum | cut -c1-16)
+	echo "$CACHE_ROOT/kernel-$(ksrc_version)-$key"
+}

@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Behavioural tests for binfmt_misc: the filesystem (register/status/entry
+ * files) and the binary format handler.  They are meant to pass unchanged
+ * against the kernel's fs/binfmt_misc.c and against a drop-in replacement.
+ *
+ * Run as root inside a disposable test VM: they mount binfmt_misc, register
+ * and remove handlers of the init user namespace, and "status_minus_one"
+ * removes every handler of that instance.
+ *
+ * Scratch files go to $BMTEST_TMPDIR (default /tmp), which must allow exec.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+
+#define BINFMTFS_MAGIC		0x42494e4d
+#define MAX_REGISTER_LENGTH	1920	/* fs/binfmt_misc.c */
+#define BINPRM_BUF_SIZE		256	/* include/uapi/linux/binfmts.h */
+#define NOBODY			65534
+
+/* Every script prints its $0 and its arguments. */
+#define SCRIPT_BODY		"echo \"ran:$0:$*\"\n"
+
+/* ------------------------------------------------------------------ */
+/* Helpers usable anywhere (no harness macros, safe in forked children) */
+
+/* out = dir/name; returns out, or NULL if it does not fit. */
+static char *pjoin(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+	return (n < 0 || n >= PATH_MAX) ? NULL : out;
+}
+
+/* One write(2) of len bytes; returns its result or -errno. */
+static ssize_t write_buf(const char *path, const void *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+static ssize_t write_str(const char *path, const char *s)
+{
+	return write_buf(path, s, strlen(s));
+}
+
+/* Reads the whole file into buf (NUL-terminated); returns length or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return len;
+}
+
+/* Creates path with the given content, then sets mode (not umask-filtered). */
+static int make_file(const char *path, const char *content, mode_t mode)
+{
+	size_t len = strlen(content);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, content, len) != (ssize_t)len || fchmod(fd, mode))
+		ret = errno ? -errno : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+struct run_result {
+	int exec_errno;		/* errno of the failed execve(), 0 if it worked */
+	int status;		/* wait status of the child */
+	char out[4096];		/* captured stdout, NUL-terminated */
+};
+
+/*
+ * fork + execve(path, argv) with stdout captured through a pipe.  execve()
+ * is called directly: libc's execvp() would retry an ENOEXEC file with
+ * /bin/sh and hide what the kernel did.  Returns 0 or -errno.
+ */
+static int run_capture(const char *path, char *const argv[],
+		       struct run_result *r)
+{
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	int outp[2], errp[2], e;
+	size_t len = 0;
+	char sink[256];
+	ssize_t n;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe2(outp, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC)) {
+		e = -errno;
+		close(outp[0]);
+		close(outp[1]);
+		return e;
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = -errno;
+		close(outp[0]);
+		close(outp[1]);
+		close(errp[0]);
+		close(errp[1]);
+		return e;
+	}
+	if (pid == 0) {
+		if (dup2(outp[1], STDOUT_FILENO) < 0)
+			_exit(126);
+		execve(path, argv, envp);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) != sizeof(e))
+			_exit(125);
+		_exit(127);
+	}
+	close(outp[1]);
+	close(errp[1]);
+	for (;;) {
+		if (len + 1 < sizeof(r->out))
+			n = read(outp[0], r->out + len, sizeof(r->out) - 1 - len);
+		else
+			n = read(outp[0], sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len + 1 < sizeof(r->out))
+			len += n;
+	}
+	r->out[len] = '\0';
+	if (read(errp[0], &e, sizeof(e)) == sizeof(e))
+		r->exec_errno = e;
+	close(outp[0]);
+	close(errp[0]);
+	while (waitpid(pid, &r->status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Runs path with argv {argv0, "arg1"}.  With want_errno != 0 the execve()
+ * must fail with exactly that errno; otherwise it must succeed, exit 0 and
+ * print want_out.  Returns NULL on success, else a description.
+ */
+static const char *check_exec(const char *path, const char *argv0,
+			      int want_errno, const char *want_out)
+{
+	static char msg[2 * PATH_MAX + 8192];
+	char *argv[] = { (char *)argv0, (char *)"arg1", NULL };
+	struct run_result r;
+	int ret;
+
+	ret = run_capture(path, argv, &r);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "running %s: %s", path, strerror(-ret));
+		return msg;
+	}
+	if (want_errno) {
+		if (r.exec_errno == want_errno)
+			return NULL;
+		snprintf(msg, sizeof(msg),
+			 "execve(%s): expected %s, got %s (status 0x%x, output '%s')",
+			 path, strerror(want_errno),
+			 r.exec_errno ? strerror(r.exec_errno) : "success",
+			 r.status, r.out);
+		return msg;
+	}
+	if (r.exec_errno) {
+		snprintf(msg, sizeof(msg), "execve(%s) failed: %s", path,
+			 strerror(r.exec_errno));
+		return msg;
+	}
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
+		snprintf(msg, sizeof(msg), "%s: wait status 0x%x, output '%s'",
+			 path, r.status, r.out);
+		return msg;
+	}
+	if (strcmp(r.out, want_out)) {
+		snprintf(msg, sizeof(msg), "%s: output '%s', expected '%s'",
+			 path, r.out, want_out);
+		return msg;
+	}
+	return NULL;
+}
+
+/* "ran:<path>:<args>\n", what SCRIPT_BODY prints when run by /bin/sh. */
+static const char *ran(char *buf, size_t size, const char *path,
+		       const char *args)
+{
+	snprintf(buf, size, "ran:%s:%s\n", path, args);
+	return buf;
+}
+
+static int mount_binfmt_misc(const char *dir)
+{
+	return mount("binfmt_misc", dir, "binfmt_misc", 0, NULL) ? -errno : 0;
+}
+
+/* Writes "-1" to every bmtest_* entry under mnt (best effort). */
+static void remove_test_entries(const char *mnt)
+{
+	char names[64][NAME_MAX + 1], path[PATH_MAX];
+	int pass, i, n;
+
+	for (pass = 0; pass < 16; pass++) {
+		struct dirent *de;
+		DIR *d = opendir(mnt);
+
+		if (!d)
+			return;
+		n = 0;
+		while (n < 64 && (de = readdir(d)))
+			if (!strncmp(de->d_name, "bmtest_", 7))
+				snprintf(names[n++], sizeof(names[0]), "%s",
+					 de->d_name);
+		closedir(d);
+		if (!n)
+			return;
+		for (i = 0; i < n; i++)
+			if (pjoin(path, mnt, names[i]))
+				write_str(path, "-1");
+	}
+}
+
+/* Removes the files and (unmounting them first) directories in dir, then dir. */
+static void remove_tree(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (!pjoin(path, dir, de->d_name))
+				continue;
+			if (unlink(path) && errno == EISDIR) {
+				umount2(path, MNT_DETACH);
+				rmdir(path);
+			}
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/*
+ * In a forked child: optionally drop to nobody, then unshare a user
+ * namespace (plus `flags`) mapping root to the current uid/gid, and make
+ * all mounts private if a mount namespace was unshared.  Returns 0, or
+ * -errno with *step naming what failed.
+ */
+static int enter_userns(bool drop_privs, int flags, const char **step)
+{
+	char map[64];
+	uid_t uid;
+	gid_t gid;
+
+	if (drop_privs) {
+		*step = "setgroups";
+		if (setgroups(0, NULL))
+			return -errno;
+		*step = "setresgid";
+		if (setresgid(NOBODY, NOBODY, NOBODY))
+			return -errno;
+		*step = "setresuid";
+		if (setresuid(NOBODY, NOBODY, NOBODY))
+			return -errno;
+		/* Changing euid cleared dumpable, which makes /proc/self root's. */
+		*step = "prctl(PR_SET_DUMPABLE)";
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+			return -errno;
+	}
+	uid = geteuid();
+	gid = getegid();
+	*step = "unshare";
+	if (unshare(CLONE_NEWUSER | flags))
+		return -errno;
+	*step = "write /proc/self/setgroups";
+	if (write_str("/proc/self/setgroups", "deny") < 0)
+		return -errno;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)uid);
+	*step = "write /proc/self/uid_map";
+	if (write_str("/proc/self/uid_map", map) < 0)
+		return -errno;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)gid);
+	*step = "write /proc/self/gid_map";
+	if (write_str("/proc/self/gid_map", map) < 0)
+		return -errno;
+	if (flags & CLONE_NEWNS) {
+		*step = "make / private";
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Child-side failure report: print and exit 1. */
+#define CHILD_FAIL(fmt, ...) do { \
+	fprintf(stderr, "# child (line %d): " fmt "\n", __LINE__, ##__VA_ARGS__); \
+	_exit(1); \
+} while (0)
+
+#define CHILD_EXEC(path, want_errno, want_out) do { \
+	const char *_m = check_exec(path, path, want_errno, want_out); \
+	if (_m) \
+		CHILD_FAIL("%s", _m); \
+} while (0)
+
+/* Enter a user namespace or exit; unavailable userns -> exit KSFT_SKIP. */
+static void child_enter_userns(bool drop_privs, int flags)
+{
+	const char *step = "";
+	int ret = enter_userns(drop_privs, flags, &step);
+
+	if (!ret)
+		return;
+	fprintf(stderr, "# child: %s: %s\n", step, strerror(-ret));
+	if (!strcmp(step, "unshare") &&
+	    (ret == -EPERM || ret == -ENOSPC || ret == -EUSERS || ret == -EINVAL))
+		_exit(KSFT_SKIP);
+	_exit(1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Harness-side helpers (they use _metadata, so only in the test process) */
+
+#define EXPECT_EXEC_OK(path, argv0, want_out) do { \
+	const char *_m = check_exec(path, argv0, 0, want_out); \
+	EXPECT_TRUE(_m == NULL) TH_LOG("%s", _m); \
+} while (0)
+
+#define EXPECT_EXEC_ERR(path, err) do { \
+	const char *_m = check_exec(path, path, err, NULL); \
+	EXPECT_TRUE(_m == NULL) TH_LOG("%s", _m); \
+} while (0)
+
+/* The file's whole content must equal want. */
+#define EXPECT_FILE(path, want) do { \
+	char _buf[8192]; \
+	ssize_t _n = read_file(path, _buf, sizeof(_buf)); \
+	EXPECT_EQ((ssize_t)strlen(want), _n) TH_LOG("reading %s", path); \
+	if (_n >= 0) \
+		EXPECT_STREQ(want, _buf) TH_LOG("reading %s", path); \
+} while (0)
+
+#define EXPECT_ABSENT(path) do { \
+	EXPECT_EQ(-1, access(path, F_OK)) TH_LOG("%s exists", path); \
+	EXPECT_EQ(ENOENT, errno) TH_LOG("%s: %s", path, strerror(errno)); \
+} while (0)
+
+/* Waits for pid; returns its exit code, or -1 on signal/error. */
+static int wait_exit(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	fprintf(stderr, "# child %d: wait status 0x%x\n", (int)pid, st);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+
+TEST(filesystem_registered)
+{
+	char buf[16384], *line, *save = NULL;
+	bool found = false;
+
+	ASSERT_LT(0, read_file("/proc/filesystems", buf, sizeof(buf)));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strcmp(line, "nodev\tbinfmt_misc"))
+			found = true;
+	EXPECT_TRUE(found) TH_LOG("no 'nodev\\tbinfmt_misc' line in /proc/filesystems");
+}
+
+/*
+ * A private binfmt_misc mount per test.  All mounts made in the init user
+ * namespace share one superblock (one handler list), so each test uses its
+ * own bmtest_* names/extensions and teardown removes any left behind.
+ */
+FIXTURE(bm)
+{
+	char tmp[PATH_MAX];	/* scratch dir, 0755 */
+	char mnt[PATH_MAX];	/* binfmt_misc mount point */
+	char reg[PATH_MAX];	/* <mnt>/register */
+	char status[PATH_MAX];	/* <mnt>/status */
+	bool mounted;
+};
+
+FIXTURE_SETUP(bm)
+{
+	const char *base = getenv("BMTEST_TMPDIR");
+	int ret;
+
+	if (!base || !*base)
+		base = "/tmp";
+	snprintf(self->tmp, sizeof(self->tmp), "%s/bmtest_tmp.XXXXXX", base);
+	snprintf(self->mnt, sizeof(self->mnt), "%s/bmtest_mnt.XXXXXX", base);
+	ASSERT_NE(NULL, mkdtemp(self->tmp)) TH_LOG("mkdtemp: %s", strerror(errno));
+	ASSERT_EQ(0, chmod(self->tmp, 0755));
+	ASSERT_NE(NULL, mkdtemp(self->mnt)) TH_LOG("mkdtemp: %s", strerror(errno));
+	ret = mount_binfmt_misc(self->mnt);
+	ASSERT_EQ(0, ret) TH_LOG("mount -t binfmt_misc %s: %s", self->mnt, strerror(-ret));
+	self->mounted = true;
+	ASSERT_NE(NULL, pjoin(self->reg, self->mnt, "register"));
+	ASSERT_NE(NULL, pjoin(self->status, self->mnt, "status"));
+}
+
+FIXTURE_TEARDOWN(bm)
+{
+	if (self->mounted) {
+		remove_test_entries(self->mnt);
+		write_str(self->status, "1");
+		if (umount2(self->mnt, 0))
+			umount2(self->mnt, MNT_DETACH);
+	}
+	rmdir(self->mnt);
+	remove_tree(self->tmp);
+}
+
+/* Register str through <mnt>/register; the write must consume all of it. */
+#define REGISTER(str) do { \
+	const char *_s = (str); \
+	ssize_t _r = write_str(self->reg, _s); \
+	ASSERT_EQ((ssize_t)strlen(_s), _r) \
+		TH_LOG("register '%s': %s", _s, _r < 0 ? strerror(-_r) : "short write"); \
+} while (0)
+
+/* Creates <tmp>/name with content (mode 0755); path receives its path. */
+#define MAKE_SCRIPT(path, name, content) do { \
+	ASSERT_NE(NULL, pjoin(path, self->tmp, name)); \
+	ASSERT_EQ(0, make_file(path, content, 0755)) TH_LOG("creating %s", path); \
+} while (0)
+
+TEST_F(bm, mount_and_statfs)
+{
+	char path[PATH_MAX], buf[16];
+	struct statfs sfs;
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, statfs(self->mnt, &sfs)) TH_LOG("statfs: %s", strerror(errno));
+	EXPECT_EQ(BINFMTFS_MAGIC, sfs.f_type);
+	/* simple_statfs() */
+	EXPECT_EQ(NAME_MAX, sfs.f_namelen);
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), sfs.f_bsize);
+
+	ASSERT_EQ(0, stat(self->mnt, &st));
+	EXPECT_TRUE(S_ISDIR(st.st_mode));
+	EXPECT_EQ((mode_t)0755, st.st_mode & 07777);
+
+	ASSERT_EQ(0, stat(self->reg, &st)) TH_LOG("register: %s", strerror(errno));
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ((mode_t)0200, st.st_mode & 07777);
+
+	ASSERT_EQ(0, stat(self->status, &st)) TH_LOG("status: %s", strerror(errno));
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ((mode_t)0644, st.st_mode & 07777);
+
+	/* register has no read method: read(2) is EINVAL (root may open it). */
+	fd = open(self->reg, O_RDONLY);
+	ASSERT_LE(0, fd) TH_LOG("open register O_RDONLY: %s", strerror(errno));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_nonexistent"));
+	EXPECT_ABSENT(path);
+}
+
+TEST_F(bm, status_reads_enabled)
+{
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+TEST_F(bm, extension_handler_runs_script)
+{
+	char script[PATH_MAX], entry[PATH_MAX], want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(script, "hello.bmtestext", SCRIPT_BODY);
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_ext"));
+
+	/* No #!: nothing but binfmt_misc can run this. */
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	REGISTER(":bmtest_ext:E::bmtestext::/bin/sh:");
+	/* Without P the original argv[0] is dropped: sh <path> arg1. */
+	EXPECT_EXEC_OK(script, "bmargv0", ran(want, sizeof(want), script, "arg1"));
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+
+	ASSERT_EQ(2, write_str(entry, "-1"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	/* Same again, registered with a trailing newline. */
+	REGISTER(":bmtest_ext:E::bmtestext::/bin/sh:\n");
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+	ASSERT_EQ(2, write_str(entry, "-1"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+}
+
+TEST_F(bm, entry_file_format)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	bool listed = false;
+	struct dirent *de;
+	DIR *d;
+
+	REGISTER(":bmtest_fmt:E::bmtestfmt::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_fmt"));
+	EXPECT_FILE(path, "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestfmt\n");
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_TRUE(S_ISREG(st.st_mode));
+	EXPECT_EQ((mode_t)0644, st.st_mode & 07777);
+
+	d = opendir(self->mnt);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d)))
+		if (!strcmp(de->d_name, "bmtest_fmt"))
+			listed = true;
+	closedir(d);
+	EXPECT_TRUE(listed);
+
+	/* entry_status(): flags in P,O,C,F order; magic/mask as lowercase hex. */
+	REGISTER(":bmtest_mag:M:2:\\x12\\x34:\\xff\\x0f:/bin/sh:PF");
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_mag"));
+	EXPECT_FILE(path, "enabled\ninterpreter /bin/sh\nflags: PF\noffset 2\n"
+			  "magic 1234\nmask ff0f\n");
+}
+
+TEST_F(bm, register_valid_variants)
+{
+	static const struct {
+		const char *reg, *name, *want;
+	} t[] = {
+		/* Any delimiter; E ignores the offset and mask fields. */
+		{ "|bmtest_var1|E|junk|bmtvar1|junk|/bin/sh|P\n", "bmtest_var1",
+		  "enabled\ninterpreter /bin/sh\nflags: P\nextension .bmtvar1\n" },
+		/* Empty offset is 0, empty mask means no mask line. */
+		{ ":bmtest_var2:M::ab::/bin/sh:", "bmtest_var2",
+		  "enabled\ninterpreter /bin/sh\nflags: \noffset 0\nmagic 6162\n" },
+		/* Flags print in fixed P,O,C,F order whatever the input order. */
+		{ ":bmtest_var3:E::bmtvar3::/bin/sh:FCP", "bmtest_var3",
+		  "enabled\ninterpreter /bin/sh\nflags: POCF\nextension .bmtvar3\n" },
+		/* C implies O. */
+		{ ":bmtest_var4:E::bmtvar4::/bin/sh:C", "bmtest_var4",
+		  "enabled\ninterpreter /bin/sh\nflags: OC\nextension .bmtvar4\n" },
+		/* kstrtoint() takes a '+'; \x00 bytes are fine; hex any case. */
+		{ ":bmtest_var5:M:+3:\\x7fELF\\x00:\\xff\\xFF\\xff\\xff\\x00:/bin/sh:",
+		  "bmtest_var5",
+		  "enabled\ninterpreter /bin/sh\nflags: \noffset 3\n"
+		  "magic 7f454c4600\nmask ffffffff00\n" },
+		/* A backslash not followed by x stays literal; \x3a is the delimiter char. */
+		{ ":bmtest_var6:M::a\\qb\\x3a::/bin/sh:", "bmtest_var6",
+		  "enabled\ninterpreter /bin/sh\nflags: \noffset 0\nmagic 615c71623a\n" },
+		/* The interpreter is taken verbatim, and need not exist without F. */
+		{ ":bmtest_var7:E::bmtvar7::/no such/interp:", "bmtest_var7",
+		  "enabled\ninterpreter /no such/interp\nflags: \nextension .bmtvar7\n" },
+		/* The delimiter can be anything but a flag letter. */
+		{ "#bmtest_var8-x.y#E##bmt:var8##/bin/sh#", "bmtest_var8-x.y",
+		  "enabled\ninterpreter /bin/sh\nflags: \nextension .bmt:var8\n" },
+		/* Magic ending exactly at BINPRM_BUF_SIZE. */
+		{ ":bmtest_var9:M:246:0123456789::/bin/sh:", "bmtest_var9",
+		  "enabled\ninterpreter /bin/sh\nflags: \noffset 246\n"
+		  "magic 30313233343536373839\n" },
+	};
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		REGISTER(t[i].reg);
+		ASSERT_NE(NULL, pjoin(path, self->mnt, t[i].name));
+		EXPECT_FILE(path, t[i].want);
+	}
+}
+
+TEST_F(bm, register_length_limits)
+{
+	char buf[4096], want[4096], path[PATH_MAX];
+	size_t len;
+	ssize_t r;
+	int i;
+
+	/* A 256-byte magic (the whole BINPRM_BUF_SIZE) at offset 0 is fine... */
+	len = snprintf(buf, sizeof(buf), ":bmtest_m256:M::");
+	memset(buf + len, 'a', BINPRM_BUF_SIZE);
+	len += BINPRM_BUF_SIZE;
+	snprintf(buf + len, sizeof(buf) - len, "::/bin/sh:");
+	REGISTER(buf);
+	len = snprintf(want, sizeof(want),
+		       "enabled\ninterpreter /bin/sh\nflags: \noffset 0\nmagic ");
+	for (i = 0; i < BINPRM_BUF_SIZE; i++)
+		len += snprintf(want + len, sizeof(want) - len, "61");
+	snprintf(want + len, sizeof(want) - len, "\n");
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_m256"));
+	EXPECT_FILE(path, want);
+
+	/* ...257 bytes is not. */
+	len = snprintf(buf, sizeof(buf), ":bmtest_m257:M::");
+	memset(buf + len, 'a', BINPRM_BUF_SIZE + 1);
+	len += BINPRM_BUF_SIZE + 1;
+	snprintf(buf + len, sizeof(buf) - len, "::/bin/sh:");
+	EXPECT_EQ(-EINVAL, write_str(self->reg, buf));
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_m257"));
+	EXPECT_ABSENT(path);
+
+	/* Exactly MAX_REGISTER_LENGTH bytes is accepted (a long interpreter path)... */
+	len = snprintf(buf, sizeof(buf), ":bmtest_len1920:E::bmtlen::/bin");
+	memset(buf + len, '/', MAX_REGISTER_LENGTH - len - 4);
+	snprintf(buf + MAX_REGISTER_LENGTH - 4, 5, "/sh:");
+	ASSERT_EQ((size_t)(MAX_REGISTER_LENGTH), strlen(buf));
+	REGISTER(buf);
+	/* The interpreter is everything between "bmtlen::" and the final ':'. */
+	i = strlen(":bmtest_len1920:E::bmtlen::");
+	snprintf(want, sizeof(want), "enabled\ninterpreter %.*s\nflags: \nextension .bmtlen\n",
+		 (int)(MAX_REGISTER_LENGTH - i - 1), buf + i);
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_len1920"));
+	EXPECT_FILE(path, want);
+
+	/* ...one more byte is not, whatever the content. */
+	len = snprintf(buf, sizeof(buf), ":bmtest_len1921:E::bmtlen2::/bin");
+	memset(buf + len, '/', MAX_REGISTER_LENGTH + 1 - len - 4);
+	snprintf(buf + MAX_REGISTER_LENGTH + 1 - 4, 5, "/sh:");
+	ASSERT_EQ((size_t)(MAX_REGISTER_LENGTH + 1), strlen(buf));
+	r = write_str(self->reg, buf);
+	EXPECT_EQ(-EINVAL, r);
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_len1921"));
+	EXPECT_ABSENT(path);
+}
+
+TEST_F(bm, register_name_length)
+{
+	char buf[1024], name[NAME_MAX + 2], path[PATH_MAX];
+
+	/* NAME_MAX characters are fine. */
+	memset(name, 'n', NAME_MAX);
+	memcpy(name, "bmtest_", 7);
+	name[NAME_MAX] = '\0';
+	snprintf(buf, sizeof(buf), ":%s:E::bmtname::/bin/sh:", name);
+	REGISTER(buf);
+	ASSERT_NE(NULL, pjoin(path, self->mnt, name));
+	EXPECT_EQ(0, access(path, F_OK));
+
+	/* One more: the dentry lookup (simple_lookup) fails with ENAMETOOLONG. */
+	name[NAME_MAX] = 'n';
+	name[NAME_MAX + 1] = '\0';
+	snprintf(buf, sizeof(buf), ":%s:E::bmtname2::/bin/sh:", name);
+	EXPECT_EQ(-ENAMETOOLONG, write_str(self->reg, buf));
+}
+
+TEST_F(bm, magic_handler_runs_script)
+{
+	char script[PATH_MAX], other[PATH_MAX], entry[PATH_MAX];
+	char want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(script, "magic_script", "#bmtest\n" SCRIPT_BODY);
+	MAKE_SCRIPT(other, "magic_other", "#bmtesX\n" SCRIPT_BODY);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	/* "#bmtest", partly escaped. */
+	REGISTER(":bmtest_magic:M:0:\\x23bm\\x74est::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_magic"));
+	EXPECT_FILE(entry, "enabled\ninterpreter /bin/sh\nflags: \noffset 0\n"
+			   "magic 23626d74657374\n");
+
+	EXPECT_EXEC_OK(script, "bmargv0", ran(want, sizeof(want), script, "arg1"));
+	EXPECT_EXEC_ERR(other, ENOEXEC);
+
+	ASSERT_EQ(2, write_str(entry, "-1"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+}
+
+TEST_F(bm, magic_mask_and_offset)
+{
+	char upper[PATH_MAX], lower[PATH_MAX], wrong[PATH_MAX], at0[PATH_MAX];
+	char want[PATH_MAX + 64];
+
+	/* mask \xdf on the 2nd byte ignores the ASCII case bit. */
+	MAKE_SCRIPT(upper, "mask_upper", "#bMtq\n" SCRIPT_BODY);
+	MAKE_SCRIPT(lower, "mask_lower", "#bmtq\n" SCRIPT_BODY);
+	MAKE_SCRIPT(wrong, "mask_wrong", "#bNtq\n" SCRIPT_BODY);
+	/* Right bytes at the wrong offset. */
+	MAKE_SCRIPT(at0, "mask_at0", "bmtq\n" SCRIPT_BODY);
+
+	REGISTER(":bmtest_mask:M:1:bmtq:\\xff\\xdf\\xff\\xff:/bin/sh:");
+	EXPECT_EXEC_OK(upper, upper, ran(want, sizeof(want), upper, "arg1"));
+	EXPECT_EXEC_OK(lower, lower, ran(want, sizeof(want), lower, "arg1"));
+	EXPECT_EXEC_ERR(wrong, ENOEXEC);
+	EXPECT_EXEC_ERR(at0, ENOEXEC);
+}
+
+TEST_F(bm, flag_preserve_argv0)
+{
+	char script[PATH_MAX], want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(script, "argv0.bmtestpa", SCRIPT_BODY);
+	REGISTER(":bmtest_pa:E::bmtestpa::/bin/sh:P");
+	/* With P: sh <path> <original argv[0]> arg1. */
+	EXPECT_EXEC_OK(script, "bmargv0", ran(want, sizeof(want), script, "bmargv0 arg1"));
+}
+
+TEST_F(bm, register_open_file_flag)
+{
+	char script[PATH_MAX], path[PATH_MAX];
+
+	/* F opens the interpreter at registration: a missing one fails there. */
+	EXPECT_EQ(-ENOENT, write_str(self->reg,
+				     ":bmtest_fbad:E::bmtestfbad::/nonexistent/bmtest-interp:F"));
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_fbad"));
+	EXPECT_ABSENT(path);
+
+	/* Without F it registers, and exec fails opening the interpreter. */
+	REGISTER(":bmtest_fbad:E::bmtestfbad::/nonexistent/bmtest-interp:");
+	EXPECT_EQ(0, access(path, F_OK));
+	MAKE_SCRIPT(script, "x.bmtestfbad", SCRIPT_BODY);
+	EXPECT_EXEC_ERR(script, ENOENT);
+}
+
+TEST_F(bm, entry_disable_enable)
+{
+	char script[PATH_MAX], entry[PATH_MAX], want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(script, "dis.bmtestdis", SCRIPT_BODY);
+	REGISTER(":bmtest_dis:E::bmtestdis::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_dis"));
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+
+	EXPECT_EQ(1, write_str(entry, "0"));
+	EXPECT_FILE(entry, "disabled\ninterpreter /bin/sh\nflags: \nextension .bmtestdis\n");
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	/* Disabling twice is fine. */
+	EXPECT_EQ(2, write_str(entry, "0\n"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	EXPECT_EQ(2, write_str(entry, "1\n"));
+	EXPECT_FILE(entry, "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestdis\n");
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+}
+
+TEST_F(bm, entry_removal)
+{
+	char script[PATH_MAX], entry[PATH_MAX], want[PATH_MAX + 64], buf[256];
+	ssize_t n;
+	int fd;
+
+	MAKE_SCRIPT(script, "rm.bmtestrm", SCRIPT_BODY);
+	REGISTER(":bmtest_rm:E::bmtestrm::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_rm"));
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+
+	/* Keep an fd open across the removal. */
+	fd = open(entry, O_RDWR);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", entry, strerror(errno));
+
+	EXPECT_EQ(2, write_str(entry, "-1"));
+	EXPECT_EQ(-1, open(entry, O_RDONLY));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	/*
+	 * The stale fd still works: reads show the entry, and commands are
+	 * accepted but cannot bring it back (bm_entry_write() only removes
+	 * it if it is still on the list).
+	 */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	EXPECT_LT(0, n);
+	if (n > 0) {
+		buf[n] = '\0';
+		EXPECT_STREQ("enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestrm\n", buf);
+	}
+	EXPECT_EQ(2, write(fd, "-1", 2));
+	EXPECT_EQ(1, write(fd, "1", 1));
+	close(fd);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	EXPECT_ABSENT(entry);
+
+	/* The name is free again. */
+	REGISTER(":bmtest_rm:E::bmtestrm::/bin/sh:");
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+}
+
+TEST_F(bm, read_offsets)
+{
+	char entry[PATH_MAX], buf[256];
+	const char *full = "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestoff\n";
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	/* status read one byte at a time. */
+	fd = open(self->status, O_RDONLY);
+	ASSERT_LE(0, fd);
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, 1)) > 0)
+		len += n;
+	buf[len] = '\0';
+	EXPECT_STREQ("enabled\n", buf);
+	EXPECT_EQ(3, pread(fd, buf, 3, 4));
+	EXPECT_EQ(0, memcmp(buf, "led", 3));
+	EXPECT_EQ(0, pread(fd, buf, 3, 8));
+	close(fd);
+
+	REGISTER(":bmtest_off:E::bmtestoff::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_off"));
+	fd = open(entry, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(3, read(fd, buf, 3));
+	EXPECT_EQ(0, memcmp(buf, "ena", 3));
+	n = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_EQ((ssize_t)strlen(full) - 3, n);
+	buf[n] = '\0';
+	EXPECT_STREQ(full + 3, buf);
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(8, lseek(fd, 8, SEEK_SET));
+	n = read(fd, buf, 11);
+	ASSERT_EQ(11, n);
+	EXPECT_EQ(0, memcmp(buf, "interpreter", 11));
+	close(fd);
+}
+
+TEST_F(bm, status_disable_enable)
+{
+	char script[PATH_MAX], script2[PATH_MAX], entry[PATH_MAX];
+	char want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(script, "st.bmtestst", SCRIPT_BODY);
+	MAKE_SCRIPT(script2, "st.bmtestst2", SCRIPT_BODY);
+	REGISTER(":bmtest_st:E::bmtestst::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_st"));
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+
+	EXPECT_EQ(1, write_str(self->status, "0"));
+	EXPECT_FILE(self->status, "disabled\n");
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	/* The entry's own flag is untouched. */
+	EXPECT_FILE(entry, "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestst\n");
+	/* Registering still works while disabled, but does not run either. */
+	REGISTER(":bmtest_st2:E::bmtestst2::/bin/sh:");
+	EXPECT_EXEC_ERR(script2, ENOEXEC);
+
+	EXPECT_EQ(1, write_str(self->status, "1"));
+	EXPECT_FILE(self->status, "enabled\n");
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+	EXPECT_EXEC_OK(script2, script2, ran(want, sizeof(want), script2, "arg1"));
+
+	EXPECT_EQ(2, write_str(self->status, "0\n"));
+	EXPECT_FILE(self->status, "disabled\n");
+	EXPECT_EQ(2, write_str(self->status, "1\n"));
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+TEST_F(bm, status_minus_one_removes_all)
+{
+	char e1[PATH_MAX], e2[PATH_MAX], s1[PATH_MAX], want[PATH_MAX + 64];
+
+	MAKE_SCRIPT(s1, "all.bmtestall1", SCRIPT_BODY);
+	REGISTER(":bmtest_all1:E::bmtestall1::/bin/sh:");
+	REGISTER(":bmtest_all2:M::bmtestall2::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(e1, self->mnt, "bmtest_all1"));
+	ASSERT_NE(NULL, pjoin(e2, self->mnt, "bmtest_all2"));
+	EXPECT_EQ(0, access(e1, F_OK));
+	EXPECT_EQ(0, access(e2, F_OK));
+	EXPECT_EXEC_OK(s1, s1, ran(want, sizeof(want), s1, "arg1"));
+
+	EXPECT_EQ(3, write_str(self->status, "-1\n"));
+	EXPECT_ABSENT(e1);
+	EXPECT_ABSENT(e2);
+	EXPECT_EXEC_ERR(s1, ENOEXEC);
+	/* The fixed files stay, still enabled, and registering works again. */
+	EXPECT_FILE(self->status, "enabled\n");
+	EXPECT_EQ(0, access(self->reg, F_OK));
+	REGISTER(":bmtest_all1:E::bmtestall1::/bin/sh:");
+	EXPECT_EXEC_OK(s1, s1, ran(want, sizeof(want), s1, "arg1"));
+	/* Without a trailing newline too. */
+	EXPECT_EQ(2, write_str(self->status, "-1"));
+	EXPECT_ABSENT(e1);
+}
+
+TEST_F(bm, register_duplicate_eexist)
+{
+	char entry[PATH_MAX];
+	const char *first = ":bmtest_dup:E::bmtestdup::/bin/sh:";
+	const char *want = "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestdup\n";
+
+	REGISTER(first);
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_dup"));
+	EXPECT_EQ(-EEXIST, write_str(self->reg, first));
+	EXPECT_EQ(-EEXIST, write_str(self->reg, ":bmtest_dup:M::xy::/bin/false:P"));
+	/* The first registration is untouched. */
+	EXPECT_FILE(entry, want);
+
+	/* The fixed files' names are taken too. */
+	EXPECT_EQ(-EEXIST, write_str(self->reg, ":status:E::bmtestdup2::/bin/sh:"));
+	EXPECT_EQ(-EEXIST, write_str(self->reg, ":register:E::bmtestdup2::/bin/sh:"));
+	EXPECT_FILE(self->status, "enabled\n");
+
+	/* After removal the name can be registered again. */
+	EXPECT_EQ(2, write_str(entry, "-1"));
+	REGISTER(first);
+	EXPECT_FILE(entry, want);
+}
+
+TEST_F(bm, register_invalid_einval)
+{
+	static const struct {
+		const char *desc, *reg, *name;	/* name: must not appear */
+	} t[] = {
+		{ "empty write", "", NULL },
+		{ "too short", ":b:E::x::i", "b" },
+		{ "unknown type", ":bmtest_inv1:X::bmtinv::/bin/sh:", "bmtest_inv1" },
+		{ "lowercase type", ":bmtest_inv2:e::bmtinv::/bin/sh:", "bmtest_inv2" },
+		{ "two-char type", ":bmtest_inv3:EM::bmtinv::/bin/sh:", "bmtest_inv3" },
+		{ "name .", ":.:E::bmtinv::/bin/sh:", NULL },
+		{ "name ..", ":..:E::bmtinv::/bin/sh:", NULL },
+		{ "name with /", ":bmtest_inv/4:E::bmtinv::/bin/sh:", "bmtest_inv" },
+		{ "empty name", "::E::bmtinv::/bin/sh:", NULL },
+		{ "empty extension", ":bmtest_inv5:E::::/bin/sh:", "bmtest_inv5" },
+		{ "extension with /", ":bmtest_inv6:E::bmt/inv::/bin/sh:", "bmtest_inv6" },
+		{ "empty magic", ":bmtest_inv7:M::::/bin/sh:", "bmtest_inv7" },
+		{ "mask shorter", ":bmtest_inv8:M::\\x12\\x34:\\xff:/bin/sh:", "bmtest_inv8" },
+		{ "mask longer", ":bmtest_inv9:M::ab:abc:/bin/sh:", "bmtest_inv9" },
+		{ "negative offset", ":bmtest_inv10:M:-1:ab::/bin/sh:", "bmtest_inv10" },
+		{ "non-numeric offset", ":bmtest_inv11:M:x1:ab::/bin/sh:", "bmtest_inv11" },
+		{ "offset trailing junk", ":bmtest_inv12:M:1x:ab::/bin/sh:", "bmtest_inv12" },
+		{ "offset leading space", ":bmtest_inv13:M: 1:ab::/bin/sh:", "bmtest_inv13" },
+		{ "offset overflows int", ":bmtest_inv14:M:99999999999:ab::/bin/sh:", "bmtest_inv14" },
+		{ "offset 250 + 10-byte magic", ":bmtest_inv15:M:250:0123456789::/bin/sh:", "bmtest_inv15" },
+		{ "offset 247 + 10-byte magic", ":bmtest_inv16:M:247:0123456789::/bin/sh:", "bmtest_inv16" },
+		{ "magic \\x with one digit", ":bmtest_inv17:M::\\x4::/bin/sh:", "bmtest_inv17" },
+		{ "magic \\x non-hex", ":bmtest_inv18:M::\\xg0::/bin/sh:", "bmtest_inv18" },
+		{ "mask \\x non-hex", ":bmtest_inv19:M::ab:\\xfz:/bin/sh:", "bmtest_inv19" },
+		{ "empty interpreter", ":bmtest_inv20:E::bmtinv:::", "bmtest_inv20" },
+		{ "unknown flag", ":bmtest_inv21:E::bmtinv::/bin/sh:Z", "bmtest_inv21" },
+		{ "lowercase flag", ":bmtest_inv22:E::bmtinv::/bin/sh:p", "bmtest_inv22" },
+		{ "flag then junk", ":bmtest_inv23:E::bmtinv::/bin/sh:PZ", "bmtest_inv23" },
+		{ "delimiter P", "Pbmtest_inv24PEPPbmtinvPP/bin/shP", "bmtest_inv24" },
+		{ "delimiter O", "Obmtest_inv25OEOObmtinvOO/bin/shO", "bmtest_inv25" },
+		{ "delimiter C", "Cbmtest_inv26CECCbmtinvCC/bin/shC", "bmtest_inv26" },
+		{ "delimiter F", "Fbmtest_inv27FEFFbmtinvFF/bin/shF", "bmtest_inv27" },
+		{ "no delimiter after interpreter", ":bmtest_inv28:E::bmtinv::/bin/sh", "bmtest_inv28" },
+		{ "two newlines", ":bmtest_inv29:E::bmtinv::/bin/sh:\n\n", "bmtest_inv29" },
+		{ "flags after newline", ":bmtest_inv30:E::bmtinv::/bin/sh:\nP", "bmtest_inv30" },
+		{ "extra field", ":bmtest_inv31:E::bmtinv::/bin/sh::", "bmtest_inv31" },
+		{ "extra field after flags", ":bmtest_inv32:E::bmtinv::/bin/sh:P:", "bmtest_inv32" },
+		{ "E missing fields", ":bmtest_inv33:E::bmtinv", "bmtest_inv33" },
+		{ "M missing fields", ":bmtest_inv34:M:0", "bmtest_inv34" },
+		{ "name only", ":bmtest_inv35", "bmtest_inv35" },
+		{ "name and type only", ":bmtest_inv36:E:", "bmtest_inv36" },
+	};
+	char path[PATH_MAX], buf[MAX_REGISTER_LENGTH + 64];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		EXPECT_EQ(-EINVAL, write_str(self->reg, t[i].reg))
+			TH_LOG("case '%s': '%s'", t[i].desc, t[i].reg);
+		if (t[i].name) {
+			ASSERT_NE(NULL, pjoin(path, self->mnt, t[i].name));
+			EXPECT_ABSENT(path);
+		}
+	}
+
+	/* Longer than MAX_REGISTER_LENGTH, otherwise valid. */
+	len = snprintf(buf, sizeof(buf), ":bmtest_inv40:E::bmtinv::/bin");
+	memset(buf + len, '/', MAX_REGISTER_LENGTH + 40 - len);
+	snprintf(buf + MAX_REGISTER_LENGTH + 40, sizeof(buf) - MAX_REGISTER_LENGTH - 40, "/sh:");
+	EXPECT_EQ(-EINVAL, write_str(self->reg, buf));
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_inv40"));
+	EXPECT_ABSENT(path);
+
+	/* Nothing got enabled/disabled along the way. */
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+TEST_F(bm, command_parsing)
+{
+	static const char *const bad[] = {
+		"2", "11", "-2", "0000", "1\n\n", "-1\n\n", "\n", " 1", "1 ", "01", "+1", "-0",
+	};
+	const char *want = "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestcmd\n";
+	char entry[PATH_MAX];
+	size_t i;
+	int fd;
+
+	REGISTER(":bmtest_cmd:E::bmtestcmd::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_cmd"));
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, write_str(self->status, bad[i]))
+			TH_LOG("status <- '%s'", bad[i]);
+		EXPECT_EQ(-EINVAL, write_str(entry, bad[i]))
+			TH_LOG("entry <- '%s'", bad[i]);
+	}
+	EXPECT_FILE(self->status, "enabled\n");
+	EXPECT_FILE(entry, want);
+
+	/* A zero-length write is accepted and does nothing. */
+	EXPECT_EQ(0, write_buf(self->status, "", 0));
+	EXPECT_EQ(0, write_buf(entry, "", 0));
+	EXPECT_FILE(self->status, "enabled\n");
+	EXPECT_FILE(entry, want);
+
+	/* Only the first count bytes matter. */
+	EXPECT_EQ(1, write_buf(entry, "0garbage", 1));
+	EXPECT_FILE(entry, "disabled\ninterpreter /bin/sh\nflags: \nextension .bmtestcmd\n");
+	EXPECT_EQ(1, write_buf(entry, "1garbage", 1));
+	EXPECT_FILE(entry, want);
+
+	/* Several commands through one fd (the file offset is ignored). */
+	fd = open(self->status, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, write(fd, "0", 1));
+	EXPECT_EQ(1, write(fd, "1", 1));
+	close(fd);
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+TEST_F(bm, mounts_share_instance)
+{
+	char mnt2[PATH_MAX], e1[PATH_MAX], e2[PATH_MAX], st2[PATH_MAX];
+	const char *want = "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestshare\n";
+	struct stat a, b;
+	int ret;
+
+	ASSERT_NE(NULL, pjoin(mnt2, self->tmp, "mnt2"));
+	ASSERT_EQ(0, mkdir(mnt2, 0755));
+	ret = mount_binfmt_misc(mnt2);
+	ASSERT_EQ(0, ret) TH_LOG("second mount: %s", strerror(-ret));
+	ASSERT_NE(NULL, pjoin(e1, self->mnt, "bmtest_share"));
+	ASSERT_NE(NULL, pjoin(e2, mnt2, "bmtest_share"));
+	ASSERT_NE(NULL, pjoin(st2, mnt2, "status"));
+
+	/* Same superblock. */
+	ASSERT_EQ(0, stat(self->mnt, &a));
+	ASSERT_EQ(0, stat(mnt2, &b));
+	EXPECT_EQ(a.st_dev, b.st_dev);
+
+	REGISTER(":bmtest_share:E::bmtestshare::/bin/sh:");
+	EXPECT_FILE(e2, want);
+
+	EXPECT_EQ(1, write_str(st2, "0"));
+	EXPECT_FILE(self->status, "disabled\n");
+	EXPECT_EQ(1, write_str(self->status, "1"));
+	EXPECT_FILE(st2, "enabled\n");
+
+	EXPECT_EQ(2, write_str(e2, "-1"));
+	EXPECT_ABSENT(e1);
+
+	EXPECT_EQ(0, umount2(mnt2, 0)) TH_LOG("umount %s: %s", mnt2, strerror(errno));
+	/* The first mount is unaffected by the second going away. */
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+/*
+ * An unprivileged user (nobody) creates a user + mount namespace, mounts its
+ * own binfmt_misc instance and registers a handler there.
+ */
+static void userns_mount_child(const char *dir, const char *script)
+{
+	char path[PATH_MAX], buf[512], want[PATH_MAX + 64];
+	const char *reg = ":bmtest_uns:E::bmtestuns::/bin/sh:";
+	ssize_t n;
+	int ret;
+
+	child_enter_userns(true, CLONE_NEWNS);
+	ret = mount_binfmt_misc(dir);
+	if (ret)
+		CHILD_FAIL("mount binfmt_misc in userns: %s", strerror(-ret));
+	n = read_file(pjoin(path, dir, "status"), buf, sizeof(buf));
+	if (n < 0 || strcmp(buf, "enabled\n"))
+		CHILD_FAIL("status: %zd '%s'", n, n < 0 ? strerror(-n) : buf);
+	n = write_str(pjoin(path, dir, "register"), reg);
+	if (n != (ssize_t)strlen(reg))
+		CHILD_FAIL("register: %zd %s", n, n < 0 ? strerror(-n) : "");
+	n = read_file(pjoin(path, dir, "bmtest_uns"), buf, sizeof(buf));
+	if (n < 0 || strcmp(buf, "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestuns\n"))
+		CHILD_FAIL("entry: %zd '%s'", n, n < 0 ? strerror(-n) : buf);
+	CHILD_EXEC(script, 0, ran(want, sizeof(want), script, "arg1"));
+	_exit(0);
+}
+
+TEST_F(bm, userns_unprivileged_mount)
+{
+	char dir[PATH_MAX], script[PATH_MAX], path[PATH_MAX];
+	pid_t pid;
+	int code;
+
+	ASSERT_NE(NULL, pjoin(dir, self->tmp, "uns_mnt"));
+	ASSERT_EQ(0, mkdir(dir, 0777));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	MAKE_SCRIPT(script, "uns.bmtestuns", SCRIPT_BODY);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		userns_mount_child(dir, script);
+	code = wait_exit(pid);
+	if (code == KSFT_SKIP)
+		SKIP(return, "cannot create an unprivileged user namespace");
+	EXPECT_EQ(0, code);
+
+	/* The handler lived in the child's instance only. */
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_uns"));
+	EXPECT_ABSENT(path);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	EXPECT_FILE(self->status, "enabled\n");
+}
+
+/* Exec script from a new user namespace that has no binfmt_misc mount. */
+static void userns_exec_child(const char *script, int want_errno)
+{
+	char want[PATH_MAX + 64];
+
+	child_enter_userns(false, 0);
+	CHILD_EXEC(script, want_errno, ran(want, sizeof(want), script, "arg1"));
+	_exit(0);
+}
+
+TEST_F(bm, userns_inherits_parent_handlers)
+{
+	char script[PATH_MAX], entry[PATH_MAX];
+	pid_t pid;
+	int code;
+
+	MAKE_SCRIPT(script, "inh.bmtestinh", SCRIPT_BODY);
+	REGISTER(":bmtest_inh:E::bmtestinh::/bin/sh:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_inh"));
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		userns_exec_child(script, 0);
+	code = wait_exit(pid);
+	if (code == KSFT_SKIP)
+		SKIP(return, "cannot create a user namespace");
+	EXPECT_EQ(0, code) TH_LOG("handler not used from the child user namespace");
+
+	/* Once removed, the child namespace loses it too. */
+	EXPECT_EQ(2, write_str(entry, "-1"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		userns_exec_child(script, ENOEXEC);
+	EXPECT_EQ(0, wait_exit(pid));
+}
+
+/*
+ * Once a user namespace has its own instance, exec looks only there: the
+ * parent's handlers stop applying, also while the instance is disabled or
+ * unmounted.  A fresh mount after the last umount starts empty and enabled.
+ */
+static void userns_shadow_child(const char *dir, const char *script)
+{
+	char path[PATH_MAX], buf[512], want[PATH_MAX + 64];
+	const char *reg = ":bmtest_shd_child:E::bmtestshd::/bin/sh:";
+	ssize_t n;
+	int ret;
+
+	child_enter_userns(true, CLONE_NEWNS);
+	/* No instance of its own yet: the init namespace's handler applies. */
+	CHILD_EXEC(script, 0, ran(want, sizeof(want), script, "arg1"));
+
+	ret = mount_binfmt_misc(dir);
+	if (ret)
+		CHILD_FAIL("mount binfmt_misc in userns: %s", strerror(-ret));
+	CHILD_EXEC(script, ENOEXEC, NULL);
+	if (!access(pjoin(path, dir, "bmtest_shadow"), F_OK))
+		CHILD_FAIL("parent's entry visible in the child's instance");
+
+	n = write_str(pjoin(path, dir, "register"), reg);
+	if (n != (ssize_t)strlen(reg))
+		CHILD_FAIL("register: %zd %s", n, n < 0 ? strerror(-n) : "");
+	CHILD_EXEC(script, 0, ran(want, sizeof(want), script, "arg1"));
+
+	/* Disabled instance: no fallback to the parent's. */
+	n = write_str(pjoin(path, dir, "status"), "0");
+	if (n != 1)
+		CHILD_FAIL("status <- 0: %zd", n);
+	CHILD_EXEC(script, ENOEXEC, NULL);
+
+	if (umount2(dir, 0))
+		CHILD_FAIL("umount: %s", strerror(errno));
+	CHILD_EXEC(script, ENOEXEC, NULL);
+
+	ret = mount_binfmt_misc(dir);
+	if (ret)
+		CHILD_FAIL("second mount in userns: %s", strerror(-ret));
+	n = read_file(pjoin(path, dir, "status"), buf, sizeof(buf));
+	if (n < 0 || strcmp(buf, "enabled\n"))
+		CHILD_FAIL("status after remount: %zd '%s'", n, n < 0 ? strerror(-n) : buf);
+	if (!access(pjoin(path, dir, "bmtest_shd_child"), F_OK))
+		CHILD_FAIL("entry survived the last umount");
+	CHILD_EXEC(script, ENOEXEC, NULL);
+	_exit(0);
+}
+
+TEST_F(bm, userns_own_instance_shadows_parent)
+{
+	char dir[PATH_MAX], script[PATH_MAX], path[PATH_MAX], want[PATH_MAX + 64];
+	pid_t pid;
+	int code;
+
+	ASSERT_NE(NULL, pjoin(dir, self->tmp, "shd_mnt"));
+	ASSERT_EQ(0, mkdir(dir, 0777));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	MAKE_SCRIPT(script, "shd.bmtestshd", SCRIPT_BODY);
+	REGISTER(":bmtest_shadow:E::bmtestshd::/bin/sh:");
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		userns_shadow_child(dir, script);
+	code = wait_exit(pid);
+	if (code == KSFT_SKIP)
+		SKIP(return, "cannot create an unprivileged user namespace");
+	EXPECT_EQ(0, code);
+
+	/* Nothing the child did reached the init namespace's instance. */
+	EXPECT_FILE(self->status, "enabled\n");
+	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_shd_child"));
+	EXPECT_ABSENT(path);
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+}
+
+TEST_HARNESS_MAIN
