@@ -9,7 +9,11 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
 
 .PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests
 
+# Kbuild compares command lines, which use paths relative to KDIR, so objects built
+# against another kernel tree would look up to date: clean when KDIR changes.
 all modules:
+	@if [ "$$(cat .kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+		$(KMAKE) clean && echo "$(KDIR)" >.kdir; fi
 	$(KMAKE) modules
 
 # Clippy over the kernel crate build, warnings as errors.
@@ -30,5 +34,5 @@ selftests:
 
 clean:
 	$(KMAKE) clean
-	rm -f rust/bindings_generated.rs
+	rm -f rust/bindings_generated.rs .kdir
 	$(MAKE) -C selftests clean

@@ -6,9 +6,7 @@ use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile};
 use kernel::prelude::*;
 
 pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
-    let instance = registry()
-        .nearest(current_user_ns_chain())
-        .ok_or(ENOEXEC)?;
+    let instance = registry().nearest(current_user_ns_chain()).ok_or(ENOEXEC)?;
     if !instance.is_enabled() {
         return Err(ENOEXEC);
     }

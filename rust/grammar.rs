@@ -238,7 +238,10 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
     c.terminate(end);
     let name = name_start..end;
     let name_bytes = &c.buf[name.clone()];
-    if name_bytes.is_empty() || name_bytes == b"." || name_bytes == b".." || name_bytes.contains(&b'/')
+    if name_bytes.is_empty()
+        || name_bytes == b"."
+        || name_bytes == b".."
+        || name_bytes.contains(&b'/')
     {
         return Err(Invalid);
     }
@@ -260,7 +263,11 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
         // Offset.
         let end = c.strchr(p, del).ok_or(Invalid)?;
         c.terminate(end);
-        let offset = if p == end { 0 } else { parse_offset(&c.buf[p..end])? };
+        let offset = if p == end {
+            0
+        } else {
+            parse_offset(&c.buf[p..end])?
+        };
         p = end + 1;
 
         // Magic: scanarg() does not stop at NUL, the unescape does.

@@ -132,7 +132,7 @@ impl Instance {
 
     /// Takes every entry out of the list.
     pub(crate) fn take_all(&self) -> KVec<Arc<Entry>> {
-        core::mem::replace(&mut *self.entries.lock(), KVec::new())
+        core::mem::take(&mut *self.entries.lock())
     }
 
     /// The newest enabled entry that recognises `candidate`.
@@ -190,7 +190,10 @@ impl Registry {
     /// The instance of superblock `sb`.
     pub(crate) fn by_sb(&self, sb: SbKey) -> Option<Arc<Instance>> {
         let mounted = self.mounted.lock();
-        mounted.iter().find(|m| m.sb == sb).map(|m| m.instance.clone())
+        mounted
+            .iter()
+            .find(|m| m.sb == sb)
+            .map(|m| m.instance.clone())
     }
 
     /// The instance exec uses: that of the nearest user namespace, from `chain`

@@ -62,7 +62,9 @@ fn extension_entry() {
 #[test]
 fn extension_skips_offset_and_mask_contents() {
     let (buf, reg) = parse(b":n:E:junk:ext:junk:/i:").unwrap();
-    let Matcher::Extension(ext) = reg.matcher else { panic!() };
+    let Matcher::Extension(ext) = reg.matcher else {
+        panic!()
+    };
     assert_eq!(&buf[ext], b"ext");
 }
 
@@ -109,16 +111,22 @@ fn escapes_follow_string_unescape() {
     // A backslash followed by a non-escape is copied with that byte, so in `\\x41`
     // the second backslash starts no escape and all five bytes stay.
     let (buf, reg) = parse(b":n:M::\\\\x41::/i:").unwrap();
-    let Matcher::Magic { magic, mask, .. } = reg.matcher else { panic!() };
+    let Matcher::Magic { magic, mask, .. } = reg.matcher else {
+        panic!()
+    };
     assert_eq!(&buf[magic], b"\\\\x41");
     assert_eq!(mask, None);
     // An escaped delimiter does not end the field.
     let (buf, reg) = parse(b":n:M::a\\x3ab::/i:").unwrap();
-    let Matcher::Magic { magic, .. } = reg.matcher else { panic!() };
+    let Matcher::Magic { magic, .. } = reg.matcher else {
+        panic!()
+    };
     assert_eq!(&buf[magic], b"a:b");
     // A decoded NUL is part of the magic.
     let (buf, reg) = parse(b":n:M::\\x00\\x01::/i:").unwrap();
-    let Matcher::Magic { magic, .. } = reg.matcher else { panic!() };
+    let Matcher::Magic { magic, .. } = reg.matcher else {
+        panic!()
+    };
     assert_eq!(&buf[magic], b"\0\x01");
 }
 
@@ -127,10 +135,21 @@ fn offsets_follow_kstrtoint() {
     for (field, offset) in [("0", 0), ("+7", 7), ("-0", 0), ("12\n", 12), ("-+0", 0)] {
         let input = std::format!(":n:M:{field}:ab::/i:");
         let (_, reg) = parse(input.as_bytes()).unwrap_or_else(|_| panic!("{field:?}"));
-        let Matcher::Magic { offset: got, .. } = reg.matcher else { panic!() };
+        let Matcher::Magic { offset: got, .. } = reg.matcher else {
+            panic!()
+        };
         assert_eq!(got, offset, "{field:?}");
     }
-    for field in ["-1", "x", "1x", "0x10", "+-1", "2147483648", "99999999999999999999", " 1"] {
+    for field in [
+        "-1",
+        "x",
+        "1x",
+        "0x10",
+        "+-1",
+        "2147483648",
+        "99999999999999999999",
+        " 1",
+    ] {
         let input = std::format!(":n:M:{field}:ab::/i:");
         assert_eq!(parse(input.as_bytes()), Err(Invalid), "{field:?}");
     }
@@ -141,7 +160,10 @@ fn magic_must_fit_the_exec_buffer() {
     assert!(parse(b":n:M:254:ab::/i:").is_ok());
     assert_eq!(parse(b":n:M:255:ab::/i:"), Err(Invalid));
     let big: String = std::iter::repeat("\\x01").take(257).collect();
-    assert_eq!(parse(std::format!(":n:M::{big}::/i:").as_bytes()), Err(Invalid));
+    assert_eq!(
+        parse(std::format!(":n:M::{big}::/i:").as_bytes()),
+        Err(Invalid)
+    );
     let max: String = std::iter::repeat("\\x01").take(256).collect();
     assert!(parse(std::format!(":n:M::{max}::/i:").as_bytes()).is_ok());
 }
@@ -163,12 +185,17 @@ fn rejected_registrations() {
         b":n:E::ext:::",         // empty interpreter
         b":n:E::ext::/bin/sh:Z", // unknown flag
         b":n:E::ext::/bin/sh:P\n\n",
-        b"PnPEPPextPP/bin/shP", // flag letter as delimiter
+        b"PnPEPPextPP/bin/shP",  // flag letter as delimiter
         b":n:EE::ext::/bin/sh:", // type is one letter
-        b":n:E::e\0t::/bin/sh:",  // NUL inside a field
+        b":n:E::e\0t::/bin/sh:", // NUL inside a field
     ];
     for case in cases {
-        assert_eq!(parse(case), Err(Invalid), "{:?}", String::from_utf8_lossy(case));
+        assert_eq!(
+            parse(case),
+            Err(Invalid),
+            "{:?}",
+            String::from_utf8_lossy(case)
+        );
     }
     let long = [b'x'; MAX_REGISTER_LENGTH + 1];
     assert_eq!(parse(&long), Err(Invalid));
@@ -185,7 +212,16 @@ fn other_delimiters() {
 fn extension_matching_uses_the_whole_path() {
     let (buf, reg) = parse(b":n:E::sh::/bin/sh:").unwrap();
     let header = [0u8; BINPRM_BUF_SIZE];
-    let at = |path: &[u8]| matches(&reg.matcher, &buf, &Candidate { header: &header, path });
+    let at = |path: &[u8]| {
+        matches(
+            &reg.matcher,
+            &buf,
+            &Candidate {
+                header: &header,
+                path,
+            },
+        )
+    };
     assert!(at(b"/tmp/x.sh"));
     assert!(at(b"a.b.sh"));
     assert!(!at(b"/tmp/x.shx"));
@@ -198,7 +234,14 @@ fn magic_matching_with_mask_and_offset() {
     let (buf, reg) = parse(b":n:M:1:\\x10\\x20:\\xf0\\xff:/i:").unwrap();
     let mut header = [0u8; BINPRM_BUF_SIZE];
     let at = |h: &[u8; BINPRM_BUF_SIZE]| {
-        matches(&reg.matcher, &buf, &Candidate { header: h, path: b"/x" })
+        matches(
+            &reg.matcher,
+            &buf,
+            &Candidate {
+                header: h,
+                path: b"/x",
+            },
+        )
     };
     header[1] = 0x1f;
     header[2] = 0x20;
@@ -208,7 +251,14 @@ fn magic_matching_with_mask_and_offset() {
     let (buf, reg) = parse(b":n:M:254:\\x01\\x02::/i:").unwrap();
     header[254] = 1;
     header[255] = 2;
-    assert!(matches(&reg.matcher, &buf, &Candidate { header: &header, path: b"/x" }));
+    assert!(matches(
+        &reg.matcher,
+        &buf,
+        &Candidate {
+            header: &header,
+            path: b"/x"
+        }
+    ));
 }
 
 #[test]

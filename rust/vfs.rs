@@ -94,7 +94,11 @@ static ENTRY_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
     ..zeroed!()
 });
 
-const fn tree_file(name: &'static CStr, ops: &'static CTable<b::file_operations>, mode: u32) -> b::tree_descr {
+const fn tree_file(
+    name: &'static CStr,
+    ops: &'static CTable<b::file_operations>,
+    mode: u32,
+) -> b::tree_descr {
     b::tree_descr {
         name: name.as_char_ptr(),
         ops: ops.get(),
@@ -311,7 +315,11 @@ impl RootGuard<'_> {
         // SAFETY: The root is locked, as lookup_one_len() requires; `name` is a
         // NUL-terminated string of `len` bytes.
         let dentry = from_err_ptr(unsafe {
-            b::lookup_one_len(name.as_char_ptr(), (*self.sb.as_ptr()).s_root, name.len() as _)
+            b::lookup_one_len(
+                name.as_char_ptr(),
+                (*self.sb.as_ptr()).s_root,
+                name.len() as _,
+            )
         })?;
         // SAFETY: lookup_one_len() returned a referenced, non-null dentry.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(dentry.cast())) })
@@ -551,7 +559,10 @@ pub(crate) struct PageText(KVec<u8>);
 
 impl PageText {
     pub(crate) fn new() -> Result<Self> {
-        Ok(Self(KVec::with_capacity(crate::format::MAX_ENTRY_TEXT, GFP_KERNEL)?))
+        Ok(Self(KVec::with_capacity(
+            crate::format::MAX_ENTRY_TEXT,
+            GFP_KERNEL,
+        )?))
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -601,12 +612,18 @@ fn read_command(buf: *const u8, count: usize) -> Result<Command> {
     grammar::parse_command(&bytes[..count]).map_err(|_| EINVAL)
 }
 
+/// # Safety
+///
+/// Only as `file_system_type.init_fs_context`: called by the VFS with a context being set up.
 unsafe extern "C" fn init_fs_context(fc: *mut b::fs_context) -> kernel::ffi::c_int {
     // SAFETY: The VFS passes a context being set up for us.
     unsafe { (*fc).ops = CONTEXT_OPS.get() };
     0
 }
 
+/// # Safety
+///
+/// Only as `fs_context_operations.get_tree`: called by the VFS with a set-up context.
 unsafe extern "C" fn get_tree(fc: *mut b::fs_context) -> kernel::ffi::c_int {
     // SAFETY: fc->user_ns is held by the context.
     let ns: ARef<UserNamespace> = unsafe { UserNamespace::from_raw((*fc).user_ns) }.into();
@@ -617,6 +634,9 @@ unsafe extern "C" fn get_tree(fc: *mut b::fs_context) -> kernel::ffi::c_int {
     unsafe { b::get_tree_keyed(fc, Some(fill_super), key.cast()) }
 }
 
+/// # Safety
+///
+/// Only as `fs_context_operations.free`: called by the VFS with a context being freed.
 unsafe extern "C" fn free_fs_context(fc: *mut b::fs_context) {
     // SAFETY: The context is being freed; s_fs_info, if set, is our reference.
     let key = unsafe { (*fc).s_fs_info };
@@ -626,7 +646,13 @@ unsafe extern "C" fn free_fs_context(fc: *mut b::fs_context) {
     }
 }
 
-unsafe extern "C" fn fill_super(sb: *mut b::super_block, _fc: *mut b::fs_context) -> kernel::ffi::c_int {
+/// # Safety
+///
+/// Only as `get_tree_keyed()` callback: called with a new superblock and its context.
+unsafe extern "C" fn fill_super(
+    sb: *mut b::super_block,
+    _fc: *mut b::fs_context,
+) -> kernel::ffi::c_int {
     // SAFETY: The VFS passes a new superblock that lives until kill_sb().
     let sb_ref = unsafe { SuperBlock::from_raw(sb) };
     from_result(|| {
@@ -650,6 +676,9 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, _fc: *mut b::fs_context
     })
 }
 
+/// # Safety
+///
+/// Only as `file_system_type.kill_sb`: called by the VFS with a superblock being shut down.
 unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
     // SAFETY: The superblock is being shut down; s_fs_info is the namespace
     // reference get_tree() gave it.
@@ -664,6 +693,9 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
     }
 }
 
+/// # Safety
+///
+/// Only as `super_operations.evict_inode`: called by the VFS with an inode being evicted.
 unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
     // SAFETY: The inode is being evicted: nothing else uses it. Entry inodes own an
     // `Arc<Entry>` in i_private (see `create_entry_file`); other inodes have NULL.
@@ -678,6 +710,9 @@ unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
     }
 }
 
+/// # Safety
+///
+/// Only as `file_operations.read` of `status`: called by the VFS for an open status file.
 unsafe extern "C" fn status_read(
     file: *mut b::file,
     buf: *mut u8,
@@ -691,6 +726,9 @@ unsafe extern "C" fn status_read(
     unsafe { read_out(buf, count, ppos, text.as_bytes()) }
 }
 
+/// # Safety
+///
+/// Only as `file_operations.write` of `status`: called by the VFS for an open status file.
 unsafe extern "C" fn status_write(
     file: *mut b::file,
     buf: *const u8,
@@ -705,6 +743,9 @@ unsafe extern "C" fn status_write(
     })
 }
 
+/// # Safety
+///
+/// Only as `file_operations.write` of `register`: called by the VFS for an open register file.
 unsafe extern "C" fn register_write(
     file: *mut b::file,
     buf: *const u8,
@@ -719,6 +760,9 @@ unsafe extern "C" fn register_write(
     })
 }
 
+/// # Safety
+///
+/// Only as `file_operations.read` of entry files: called by the VFS for an open entry file.
 unsafe extern "C" fn entry_read(
     file: *mut b::file,
     buf: *mut u8,
@@ -734,6 +778,9 @@ unsafe extern "C" fn entry_read(
     })
 }
 
+/// # Safety
+///
+/// Only as `file_operations.write` of entry files: called by the VFS for an open entry file.
 unsafe extern "C" fn entry_write(
     file: *mut b::file,
     buf: *const u8,
@@ -750,6 +797,9 @@ unsafe extern "C" fn entry_write(
     })
 }
 
+/// # Safety
+///
+/// Only as `linux_binfmt.load_binary`: called by exec with the bprm of the exec in progress.
 unsafe extern "C" fn load_binary(bprm: *mut b::linux_binprm) -> kernel::ffi::c_int {
     // SAFETY: Exec passes its bprm, which only this binfmt touches during the call.
     let bprm = unsafe { &mut *bprm.cast::<BinPrm>() };

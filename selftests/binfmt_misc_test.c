@@ -391,8 +391,9 @@ static void child_enter_userns(bool drop_privs, int flags)
 	char _buf[8192]; \
 	ssize_t _n = read_file(path, _buf, sizeof(_buf)); \
 	EXPECT_EQ((ssize_t)strlen(want), _n) TH_LOG("reading %s", path); \
-	if (_n >= 0) \
+	if (_n >= 0) { \
 		EXPECT_STREQ(want, _buf) TH_LOG("reading %s", path); \
+	} \
 } while (0)
 
 #define EXPECT_ABSENT(path) do { \

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The demo, from a fresh machine: installs what is missing, builds the test kernel
+# (cached) and the module, boots the kernel in QEMU and, inside, mounts binfmt_misc
+# as an unprivileged user in its own user namespace, registers a handler and runs a
+# file through it.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+scripts/setup.sh
+. scripts/lib.sh
+kdir=$(scripts/build-kernel.sh)
+make KDIR="$kdir"
+log "booting the test kernel (software emulation, about half a minute)"
+exec timeout 900 vng --run "$kdir" --disable-kvm --force-9p --append root=/dev/root \
+	--exec "$REPO/scripts/guest-demo.sh $REPO/binfmt_misc_rs.ko"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Boots the test kernel under QEMU with virtme-ng once per implementation, runs the
+# selftests in the guest and judges the results on the host: TAP, clean unload,
+# and a kernel log free of oops, WARN, BUG, lockdep, KASAN and kmemleak reports.
+#   scripts/run-selftests.sh [rust|c ...]   (default: rust c)
+# Prints one "ok"/"FAIL" line per test and check, then "N passed, N failed".
+# Expects the kernel, the module and the selftests built (scripts/test.sh does it).
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kdir=$(kernel_dir)
+[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no test kernel: run scripts/build-kernel.sh"
+impls=("$@")
+[ ${#impls[@]} -gt 0 ] || impls=(rust c)
+
+passed=0 failed=0 skipped=0
+pass() { printf 'ok    %s\n' "$1"; passed=$((passed + 1)); }
+fail() { printf 'FAIL  %s\n' "$1"; failed=$((failed + 1)); }
+
+# KVM only where it demonstrably boots; nested KVM fails on the CI machines.
+accel=(--disable-kvm)
+if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accel=(); fi
+
+# What in a kernel log means the run failed, whatever the tests printed.
+bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lockdep|KASAN|UBSAN|refcount_t:|list_add corruption|list_del corruption|Kernel panic|unreferenced object'
+
+run_impl() {
+	local impl=$1 ko name out console rc
+	case $impl in
+	rust) ko=$REPO/binfmt_misc_rs.ko name=binfmt_misc_rs ;;
+	c) ko=$kdir/fs/binfmt_misc.ko name=binfmt_misc ;;
+	*) die "unknown implementation '$impl' (rust or c)" ;;
+	esac
+	[ -f "$ko" ] || { fail "[$impl] module $ko exists"; return; }
+	out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-selftests-$impl.XXXXXX")
+	chmod 777 "$out"
+	console=$out/console.log
+	log "booting the test kernel for '$impl' (TCG takes a while)"
+	timeout 900 vng --run "$kdir" "${accel[@]}" --force-9p --append root=/dev/root \
+		--rwdir "$out" -v \
+		--exec "$REPO/scripts/guest-selftests.sh $ko $name $REPO/selftests/binfmt_misc_test $out" \
+		>"$console" 2>&1 </dev/null
+	rc=$?
+
+	if [ ! -f "$out/booted" ]; then
+		fail "[$impl] guest reached the tests (vng exit $rc)"
+		tail -n 40 "$console" | sed 's/^/    | /'
+		return
+	fi
+	if [ ! -f "$out/done" ]; then
+		fail "[$impl] guest finished (vng exit $rc: hung or crashed)"
+		tail -n 40 "$console" | sed 's/^/    | /'
+	fi
+	if [ "$(cat "$out/insmod.rc" 2>/dev/null)" != 0 ]; then
+		fail "[$impl] insmod $ko"
+		sed 's/^/    | /' "$out/insmod.err" 2>/dev/null
+	else
+		pass "[$impl] insmod"
+	fi
+
+	# The selftests' TAP: one result per test.
+	if [ -f "$out/tap.txt" ]; then
+		while IFS= read -r line; do
+			case $line in
+			"ok "*"# SKIP"*) printf 'skip  [%s] %s\n' "$impl" "${line#ok }"; skipped=$((skipped + 1)) ;;
+			"ok "*) pass "[$impl] ${line#ok }" ;;
+			"not ok "*) fail "[$impl] ${line#not ok }" ;;
+			esac
+		done <"$out/tap.txt"
+		grep -q '^# Totals' "$out/tap.txt" ||
+			fail "[$impl] selftests ran to completion (exit $(cat "$out/tests.rc" 2>/dev/null))"
+		if grep -q '^not ok' "$out/tap.txt"; then
+			grep -E '^#' "$out/tap.txt" | grep -vE '^# (Totals|PASSED|OK|RUN|  *OK)' | head -n 60 | sed 's/^/    | /'
+		fi
+	fi
+	if [ -f "$out/rmmod.rc" ]; then
+		if [ "$(cat "$out/rmmod.rc")" = 0 ] && [ ! -s "$out/left-mounted" ]; then
+			pass "[$impl] clean unload"
+		else
+			fail "[$impl] clean unload"
+			cat "$out/rmmod.err" "$out/left-mounted" 2>/dev/null | sed 's/^/    | /'
+		fi
+	fi
+
+	# The guest's kernel log, and the console for what dmesg could not catch.
+	local reports
+	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -E "$bad_log" | sort -u)
+	if [ -z "$reports" ] && [ -f "$out/dmesg.txt" ]; then
+		pass "[$impl] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
+	else
+		fail "[$impl] kernel log clean"
+		printf '%s\n' "$reports" | head -n 20 | sed 's/^/    | /'
+		grep -E -A 25 "$bad_log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
+	fi
+	log "guest files for '$impl' kept in $out"
+}
+
+for impl in "${impls[@]}"; do
+	run_impl "$impl"
+done
+echo "selftests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Every test of the project, from a fresh machine: installs what is missing, builds
+# the test kernel (cached), the module and the selftests, then runs the host tests,
+# the static checks, and the selftests in QEMU against both implementations.
+# Ends with the line "N passed, N failed".
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+passed=0 failed=0
+work=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-test.XXXXXX")
+pass() { printf 'ok    %s\n' "$1"; passed=$((passed + 1)); }
+fail() { printf 'FAIL  %s\n' "$1"; failed=$((failed + 1)); }
+# check NAME CMD...: one pass or fail, with the command's output tail on failure.
+check() {
+	local name=$1 out
+	shift
+	out=$work/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '_').log
+	if "$@" >"$out" 2>&1; then
+		pass "$name"
+	else
+		fail "$name"
+		tail -n 40 "$out" | sed 's/^/    | /'
+	fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	exit $((failed > 0))
+}
+
+check "set-up (scripts/setup.sh)" scripts/setup.sh
+# Refresh PATH for what set-up just installed.
+. scripts/lib.sh
+kdir=$(kernel_dir)
+check "test kernel build (scripts/build-kernel.sh)" scripts/build-kernel.sh
+[ -f "$kdir/.binfmt_misc_rs-built" ] || finish
+
+check "module build" make KDIR="$kdir"
+check "selftests build" make -C selftests KSRC="$kdir/source"
+check "rustfmt" make KDIR="$kdir" rustfmtcheck
+check "clippy" make KDIR="$kdir" clippy
+
+# Host tests of the pure logic: count cargo's own results.
+cargo_log=$work/cargo-test.log
+cargo test --manifest-path rust/Cargo.toml >"$cargo_log" 2>&1
+cargo_rc=$?
+grep -E '^test .* \.\.\. (ok|FAILED)$' "$cargo_log" | while IFS= read -r line; do
+	echo "$line"
+done | sed -E 's/^test (.*) \.\.\. ok$/ok    host: \1/; s/^test (.*) \.\.\. FAILED$/FAIL  host: \1/'
+host_passed=$(grep -cE '^test .* \.\.\. ok$' "$cargo_log")
+host_failed=$(grep -cE '^test .* \.\.\. FAILED$' "$cargo_log")
+passed=$((passed + host_passed)) failed=$((failed + host_failed))
+if [ "$cargo_rc" != 0 ] && [ "$host_failed" = 0 ]; then
+	fail "host tests (cargo test exit $cargo_rc)"
+	tail -n 40 "$cargo_log" | sed 's/^/    | /'
+fi
+
+selftests_log=$work/selftests.log
+scripts/run-selftests.sh rust c 2>&1 | tee "$selftests_log"
+summary=$(grep -E '^selftests: [0-9]+ passed, [0-9]+ failed' "$selftests_log" | tail -n 1)
+if [ -n "$summary" ]; then
+	read -r st_passed st_failed < <(echo "$summary" | sed -E 's/^selftests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+	passed=$((passed + st_passed)) failed=$((failed + st_failed))
+else
+	fail "selftest runner produced a summary"
+fi
+finish
