@@ -22,6 +22,8 @@ struct user_namespace *bmrs_current_user_ns(void);
 /* get_user_ns()/put_user_ns() are static inlines. */
 struct user_namespace *bmrs_get_user_ns(struct user_namespace *ns);
 void bmrs_put_user_ns(struct user_namespace *ns);
+/* Whether the caller holds the only reference: refcount_read() is a static inline. */
+bool bmrs_user_ns_only_ref(struct user_namespace *ns);
 /* inode_lock()/inode_unlock() are static inlines over i_rwsem. */
 void bmrs_inode_lock(struct inode *inode);
 void bmrs_inode_unlock(struct inode *inode);

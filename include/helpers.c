@@ -21,6 +21,11 @@ void bmrs_put_user_ns(struct user_namespace *ns)
 	put_user_ns(ns);
 }
 
+bool bmrs_user_ns_only_ref(struct user_namespace *ns)
+{
+	return refcount_read(&ns->ns.count) == 1;
+}
+
 void bmrs_inode_lock(struct inode *inode)
 {
 	inode_lock(inode);

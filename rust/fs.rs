@@ -6,31 +6,31 @@
 use crate::format::status_text as text_of_status;
 use crate::grammar::{self, Command};
 use crate::instance::{Entry, Instance};
-use crate::vfs::{registry, File, PageText, SbKey, SuperBlock};
+use crate::vfs::{registry, File, PageText, SuperBlock};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
 
 /// The instance of a live superblock.
 fn instance_of(sb: &SuperBlock) -> Result<Arc<Instance>> {
-    // Present from fill_super() until kill_super(), which no file outlives.
-    registry().by_sb(sb.key()).ok_or(ENODEV)
+    // The superblock holds its namespace, so the registry holds the instance.
+    registry().by_ns(sb.user_ns().key()).ok_or(ENODEV)
 }
 
-/// A new superblock of the caller's user namespace gets a new, enabled instance.
+/// A new superblock uses its user namespace's instance, made on first mount.
 pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
-    registry().add(sb.key(), sb.user_ns()).map(drop)
+    registry().mount(sb.user_ns()).map(drop)
 }
 
-/// The superblock is gone, and with it, through eviction, every entry.
-pub(crate) fn kill_super(sb: SbKey) {
-    drop(registry().remove(sb));
+/// A superblock is gone, and through eviction its entries with it.
+pub(crate) fn kill_super() {
+    registry().collect();
 }
 
 /// An entry inode is evicted: by unlink, when the entry has already left the list,
 /// or by unmount, when it leaves the list now.
 pub(crate) fn evict_entry(sb: &SuperBlock, entry: Arc<Entry>) {
-    if let Some(instance) = registry().by_sb(sb.key()) {
+    if let Ok(instance) = instance_of(sb) {
         drop(instance.remove(&entry));
     }
 }

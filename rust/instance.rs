@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Handlers and their instances: one instance per mounted superblock, and so per
-//! user namespace, found by exec through the user namespace tree.
+//! Handlers and their instances: one instance per user namespace that mounted
+//! binfmt_misc, found by exec through the user namespace tree.
 
 use crate::grammar::{Flags, Registration};
 use crate::matching::{matches, Candidate};
-use crate::vfs::{kvec_remove, ExecFile, NsKey, SbKey};
+use crate::vfs::{kvec_remove, ExecFile, NsKey, UserNamespace};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
+use kernel::types::ARef;
 use kernel::{new_mutex, pin_init};
 
 /// One registered handler.
@@ -146,33 +147,46 @@ impl Instance {
     }
 }
 
-struct Mounted {
-    sb: SbKey,
-    ns: NsKey,
+/// A user namespace that has mounted binfmt_misc, and its instance.
+struct NsInstance {
+    /// Keeps the namespace, and so its key, alive; see [`Registry::collect`].
+    ns: ARef<UserNamespace>,
     instance: Arc<Instance>,
 }
 
-/// Every live instance, by superblock and by user namespace.
+/// The instance of every user namespace that has mounted binfmt_misc.
+///
+/// As upstream, a namespace's instance outlives its superblocks: once a namespace
+/// has mounted binfmt_misc, exec in it never falls back to its ancestors' handlers.
+/// Upstream frees the instance with the namespace; a module cannot hook that, so
+/// the registry holds a namespace reference and drops it once it is the only one
+/// left, at the next mount or unmount of any binfmt_misc.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
-    mounted: Mutex<KVec<Mounted>>,
+    namespaces: Mutex<KVec<NsInstance>>,
 }
 
 impl Registry {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            mounted <- new_mutex!(KVec::new(), "binfmt_misc_rs::Registry::mounted"),
+            namespaces <- new_mutex!(KVec::new(), "binfmt_misc_rs::Registry::namespaces"),
         })
     }
 
-    /// Creates the instance of a new superblock of user namespace `ns`.
-    pub(crate) fn add(&self, sb: SbKey, ns: NsKey) -> Result<Arc<Instance>> {
+    /// The instance for a new superblock of `ns`: the namespace's existing one or a
+    /// new one, enabled either way, as upstream's bm_fill_super().
+    pub(crate) fn mount(&self, ns: &UserNamespace) -> Result<Arc<Instance>> {
+        self.collect();
+        let mut namespaces = self.namespaces.lock();
+        if let Some(n) = namespaces.iter().find(|n| n.ns.key() == ns.key()) {
+            n.instance.set_enabled(true);
+            return Ok(n.instance.clone());
+        }
         let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
-        self.mounted.lock().push(
-            Mounted {
-                sb,
-                ns,
+        namespaces.push(
+            NsInstance {
+                ns: ns.into(),
                 instance: instance.clone(),
             },
             GFP_KERNEL,
@@ -180,30 +194,38 @@ impl Registry {
         Ok(instance)
     }
 
-    /// Forgets the instance of a superblock being shut down.
-    pub(crate) fn remove(&self, sb: SbKey) -> Option<Arc<Instance>> {
-        let mut mounted = self.mounted.lock();
-        let index = mounted.iter().position(|m| m.sb == sb)?;
-        Some(kvec_remove(&mut mounted, index).instance)
+    /// Forgets the instances of namespaces nobody else refers to any more. Their
+    /// instances are empty: entries live only as long as a superblock, and every
+    /// superblock holds its namespace.
+    pub(crate) fn collect(&self) {
+        let mut namespaces = self.namespaces.lock();
+        let mut i = 0;
+        while i < namespaces.len() {
+            if namespaces[i].ns.is_only_reference() {
+                // Dropping the last reference only schedules the namespace's free.
+                drop(kvec_remove(&mut namespaces, i));
+            } else {
+                i += 1;
+            }
+        }
     }
 
-    /// The instance of superblock `sb`.
-    pub(crate) fn by_sb(&self, sb: SbKey) -> Option<Arc<Instance>> {
-        let mounted = self.mounted.lock();
-        mounted
+    /// The instance of user namespace `ns`.
+    pub(crate) fn by_ns(&self, ns: NsKey) -> Option<Arc<Instance>> {
+        let namespaces = self.namespaces.lock();
+        namespaces
             .iter()
-            .find(|m| m.sb == sb)
-            .map(|m| m.instance.clone())
+            .find(|n| n.ns.key() == ns)
+            .map(|n| n.instance.clone())
     }
 
     /// The instance exec uses: that of the nearest user namespace, from `chain`
-    /// (the caller's namespace, then its ancestors), that has one. A namespace with
-    /// two superblocks has one shutting down; the newer one wins.
+    /// (the caller's namespace, then its ancestors), that has one.
     pub(crate) fn nearest(&self, chain: impl Iterator<Item = NsKey>) -> Option<Arc<Instance>> {
-        let mounted = self.mounted.lock();
+        let namespaces = self.namespaces.lock();
         for ns in chain {
-            if let Some(m) = mounted.iter().rev().find(|m| m.ns == ns) {
-                return Some(m.instance.clone());
+            if let Some(n) = namespaces.iter().find(|n| n.ns.key() == ns) {
+                return Some(n.instance.clone());
             }
         }
         None

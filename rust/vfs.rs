@@ -172,10 +172,6 @@ impl Drop for Registration {
     }
 }
 
-/// Identity of a superblock, for the registry; never dereferenced.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SbKey(usize);
-
 /// Identity of a user namespace, for the registry; never dereferenced.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NsKey(usize);
@@ -211,8 +207,16 @@ impl UserNamespace {
         unsafe { &*ptr.cast() }
     }
 
-    fn key(&self) -> NsKey {
+    pub(crate) fn key(&self) -> NsKey {
         NsKey(self.0.get() as usize)
+    }
+
+    /// Whether the caller's reference is the only one: then no task, credential,
+    /// superblock, child namespace or nsfs file refers to the namespace, and none
+    /// can again, since a reference can only be had from an existing one.
+    pub(crate) fn is_only_reference(&self) -> bool {
+        // SAFETY: `self` is live; reading the refcount has no requirements.
+        unsafe { b::bmrs_user_ns_only_ref(self.0.get()) }
     }
 }
 
@@ -274,14 +278,10 @@ impl SuperBlock {
         self.0.get()
     }
 
-    pub(crate) fn key(&self) -> SbKey {
-        SbKey(self.as_ptr() as usize)
-    }
-
     /// The user namespace the superblock belongs to.
-    pub(crate) fn user_ns(&self) -> NsKey {
+    pub(crate) fn user_ns(&self) -> &UserNamespace {
         // SAFETY: s_user_ns is set at allocation and held until the sb is freed.
-        unsafe { UserNamespace::from_raw((*self.as_ptr()).s_user_ns) }.key()
+        unsafe { UserNamespace::from_raw((*self.as_ptr()).s_user_ns) }
     }
 
     fn root_inode(&self) -> *mut b::inode {
@@ -657,7 +657,7 @@ unsafe extern "C" fn fill_super(
     let sb_ref = unsafe { SuperBlock::from_raw(sb) };
     from_result(|| {
         // The fscontext fd may have been passed to another user namespace.
-        if current_user_ns_chain().next() != Some(sb_ref.user_ns()) {
+        if current_user_ns_chain().next() != Some(sb_ref.user_ns().key()) {
             return Err(EINVAL);
         }
         // SAFETY: The superblock is not visible to anyone else yet.
@@ -683,10 +683,9 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
     // SAFETY: The superblock is being shut down; s_fs_info is the namespace
     // reference get_tree() gave it.
     unsafe {
-        let key = SuperBlock::from_raw(sb).key();
         let ns = (*sb).s_fs_info;
         b::kill_litter_super(sb);
-        fs::kill_super(key);
+        fs::kill_super();
         if let Some(ns) = NonNull::new(ns.cast::<UserNamespace>()) {
             drop(ARef::from_raw(ns));
         }

@@ -11,8 +11,10 @@ echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
 dir=$(mktemp -d /tmp/bmrs-demo.XXXXXX)
 chmod 755 "$dir"
 mkdir -m 777 "$dir/mnt"
-# No #! line: only a binfmt_misc handler can make this file run.
-printf 'echo "hello from $0, run by /bin/sh as uid $(id -u) in my own user namespace"\n' >"$dir/hello.demo"
+# No #! line: only a binfmt_misc handler can make this file run. Shells and
+# execvp() run such a file with /bin/sh themselves when exec fails, so the demo
+# calls execve() directly, through Python's os.execv().
+printf 'echo "hello from $0, run by /bin/sh: uid $(id -u) here, $(awk "{print \$2}" /proc/self/uid_map) outside"\n' >"$dir/hello.demo"
 chmod 755 "$dir/hello.demo"
 
 echo "== as uid 65534 in a new user namespace: mount, register, exec"
@@ -25,12 +27,12 @@ setpriv --reuid=65534 --regid=65534 --clear-groups \
 	echo "--- $dir/mnt/demo:"
 	cat "$dir/mnt/demo"
 	echo "---"
-	"$dir/hello.demo"
+	/usr/bin/python3 -c "import os, sys; os.execv(sys.argv[1], sys.argv[1:])" "$dir/hello.demo"
 	echo -1 >"$dir/mnt/demo"
 	umount "$dir/mnt"
 ' sh "$dir"
 
 echo "== back in the initial namespace, the handler is not there:"
-"$dir/hello.demo" 2>&1 || true
+/usr/bin/python3 -c "import os, sys; os.execv(sys.argv[1], sys.argv[1:])" "$dir/hello.demo" 2>&1 | tail -n 1 || true
 rmmod binfmt_misc_rs
 echo "== unloaded"

@@ -23,7 +23,7 @@ accel=(--disable-kvm)
 if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accel=(); fi
 
 # What in a kernel log means the run failed, whatever the tests printed.
-bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|lockdep|KASAN|UBSAN|refcount_t:|list_add corruption|list_del corruption|Kernel panic|unreferenced object'
+bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object'
 
 run_impl() {
 	local impl=$1 ko name out console rc
