@@ -30,11 +30,22 @@ void bmrs_inode_unlock(struct inode *inode);
 /* dget() and simple_positive() are static inlines. */
 struct dentry *bmrs_dget(struct dentry *dentry);
 bool bmrs_simple_positive(const struct dentry *dentry);
+/* QSTR_INIT() is a macro: looks up an entry file by name without the permission
+ * check of lookup_one_len(), as upstream's removal uses its stored dentry. */
+struct dentry *bmrs_lookup_entry(struct dentry *root, const char *name);
 /* The exec-time write denial helpers and file_clone_open() are static inlines. */
 struct file *bmrs_file_clone_open(struct file *file);
 int bmrs_exe_file_deny_write_access(struct file *file);
 void bmrs_exe_file_allow_write_access(struct file *file);
 /* linux_binprm's execfd flags are bitfields. */
 void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds);
+
+/*
+ * A delayed work is built by macros (DECLARE_DELAYED_WORK): it runs
+ * bmrs_collect_unused(), in Rust, which frees unused namespaces' instances.
+ */
+void bmrs_collect_unused(void);
+void bmrs_schedule_collect(unsigned int delay_ms);
+void bmrs_cancel_collect(void);
 
 #endif

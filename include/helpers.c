@@ -4,6 +4,8 @@
  * Each does exactly what its C counterpart does; the prototypes and the reason
  * for each are in binfmt_misc_rs.h.
  */
+#include <linux/workqueue.h>
+
 #include "binfmt_misc_rs.h"
 
 struct user_namespace *bmrs_current_user_ns(void)
@@ -46,6 +48,13 @@ bool bmrs_simple_positive(const struct dentry *dentry)
 	return simple_positive(dentry);
 }
 
+struct dentry *bmrs_lookup_entry(struct dentry *root, const char *name)
+{
+	struct qstr qname = QSTR_INIT(name, strlen(name));
+
+	return d_hash_and_lookup(root, &qname);
+}
+
 struct file *bmrs_file_clone_open(struct file *file)
 {
 	return file_clone_open(file);
@@ -66,4 +75,21 @@ void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds)
 	bprm->have_execfd = 1;
 	if (creds)
 		bprm->execfd_creds = 1;
+}
+
+static void bmrs_collect_workfn(struct work_struct *work)
+{
+	bmrs_collect_unused();
+}
+
+static DECLARE_DELAYED_WORK(bmrs_collect_work, bmrs_collect_workfn);
+
+void bmrs_schedule_collect(unsigned int delay_ms)
+{
+	mod_delayed_work(system_wq, &bmrs_collect_work, msecs_to_jiffies(delay_ms));
+}
+
+void bmrs_cancel_collect(void)
+{
+	cancel_delayed_work_sync(&bmrs_collect_work);
 }

@@ -6,7 +6,7 @@
 use crate::format::status_text as text_of_status;
 use crate::grammar::{self, Command};
 use crate::instance::{Entry, Instance};
-use crate::vfs::{registry, File, PageText, SuperBlock};
+use crate::vfs::{registry, schedule_collect, File, NsKey, PageText, SuperBlock};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
@@ -22,9 +22,25 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
     registry().mount(sb.user_ns()).map(drop)
 }
 
-/// A superblock is gone, and through eviction its entries with it.
-pub(crate) fn kill_super() {
-    registry().collect();
+/// A superblock of `ns` is gone, and through eviction its entries with it.
+/// `counted` says whether fill_super() got as far as [`fill_super`].
+pub(crate) fn kill_super(ns: NsKey, counted: bool) {
+    let registry = registry();
+    if counted {
+        registry.unmount(ns);
+    }
+    if registry.collect() {
+        schedule_collect(registry.first_collect_delay());
+    }
+}
+
+/// The delayed collection of unused namespaces' instances; see
+/// [`crate::instance::Registry::collect`].
+pub(crate) fn collect_unused() {
+    let registry = registry();
+    if registry.collect() {
+        schedule_collect(registry.next_collect_delay());
+    }
 }
 
 /// An entry inode is evicted: by unlink, when the entry has already left the list,

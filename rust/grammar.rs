@@ -183,15 +183,15 @@ fn hex_value(c: u8) -> Option<u8> {
     }
 }
 
-/// `kstrtoint(s, 10, &v)` followed by upstream's `v < 0` check: an optional `-`,
-/// an optional `+`, decimal digits, an optional trailing newline; the value must be
-/// a non-negative `int`.
+/// `kstrtoint(s, 10, &v)` followed by upstream's `v < 0` check: a `-` or a `+`
+/// (only kstrtoull() skips a `+`, so not both), decimal digits, an optional trailing
+/// newline; the value must be a non-negative `int`.
 fn parse_offset(s: &[u8]) -> Result<usize, Invalid> {
     let (negative, s) = match s.split_first() {
         Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
         _ => (false, s),
     };
-    let s = s.strip_prefix(b"+").unwrap_or(s);
     let s = s.strip_suffix(b"\n").unwrap_or(s);
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return Err(Invalid);

@@ -6,7 +6,7 @@
 use crate::grammar::{Flags, Registration};
 use crate::matching::{matches, Candidate};
 use crate::vfs::{kvec_remove, ExecFile, NsKey, UserNamespace};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
@@ -152,6 +152,8 @@ struct NsInstance {
     /// Keeps the namespace, and so its key, alive; see [`Registry::collect`].
     ns: ARef<UserNamespace>,
     instance: Arc<Instance>,
+    /// Live superblocks of the namespace.
+    superblocks: usize,
 }
 
 /// The instance of every user namespace that has mounted binfmt_misc.
@@ -160,44 +162,76 @@ struct NsInstance {
 /// has mounted binfmt_misc, exec in it never falls back to its ancestors' handlers.
 /// Upstream frees the instance with the namespace; a module cannot hook that, so
 /// the registry holds a namespace reference and drops it once it is the only one
-/// left, at the next mount or unmount of any binfmt_misc.
+/// left (see [`Registry::collect`]).
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
     namespaces: Mutex<KVec<NsInstance>>,
+    /// The delay before the next collection, grown while namespaces stay in use.
+    collect_delay_ms: AtomicU32,
 }
+
+/// First delay of the collection after an unmount, and the longest.
+const COLLECT_DELAY_MS: (u32, u32) = (1000, 60_000);
 
 impl Registry {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             namespaces <- new_mutex!(KVec::new(), "binfmt_misc_rs::Registry::namespaces"),
+            collect_delay_ms: AtomicU32::new(COLLECT_DELAY_MS.0),
         })
+    }
+
+    fn position(namespaces: &[NsInstance], ns: NsKey) -> Option<usize> {
+        namespaces.iter().position(|n| n.ns.key() == ns)
     }
 
     /// The instance for a new superblock of `ns`: the namespace's existing one or a
     /// new one, enabled either way, as upstream's bm_fill_super().
     pub(crate) fn mount(&self, ns: &UserNamespace) -> Result<Arc<Instance>> {
-        self.collect();
         let mut namespaces = self.namespaces.lock();
-        if let Some(n) = namespaces.iter().find(|n| n.ns.key() == ns.key()) {
-            n.instance.set_enabled(true);
-            return Ok(n.instance.clone());
+        if Self::position(&namespaces, ns.key()).is_none() {
+            // Exec takes this lock: allocate the instance without it.
+            drop(namespaces);
+            let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
+            namespaces = self.namespaces.lock();
+            if Self::position(&namespaces, ns.key()).is_none() {
+                namespaces.push(
+                    NsInstance {
+                        ns: ns.into(),
+                        instance,
+                        superblocks: 0,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
         }
-        let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
-        namespaces.push(
-            NsInstance {
-                ns: ns.into(),
-                instance: instance.clone(),
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(instance)
+        let index = Self::position(&namespaces, ns.key()).ok_or(ENOENT)?;
+        let n = &mut namespaces[index];
+        n.superblocks += 1;
+        n.instance.set_enabled(true);
+        Ok(n.instance.clone())
     }
 
-    /// Forgets the instances of namespaces nobody else refers to any more. Their
-    /// instances are empty: entries live only as long as a superblock, and every
-    /// superblock holds its namespace.
-    pub(crate) fn collect(&self) {
+    /// A superblock that [`Registry::mount`] counted is gone.
+    pub(crate) fn unmount(&self, ns: NsKey) {
+        let mut namespaces = self.namespaces.lock();
+        if let Some(index) = Self::position(&namespaces, ns) {
+            let n = &mut namespaces[index];
+            n.superblocks = n.superblocks.saturating_sub(1);
+        }
+    }
+
+    /// Forgets the instances of namespaces nobody else refers to any more, and
+    /// says whether some namespace without a superblock is still in use and so
+    /// worth another look later.
+    ///
+    /// A namespace whose only reference is ours has no task, credential,
+    /// superblock, child namespace or nsfs file, and can get none again, so its
+    /// instance, empty since its last superblock went, can go. A namespace's own
+    /// unmount cannot free it at once: the superblock holds it until after
+    /// kill_sb(), and exiting tasks drop their credentials last.
+    pub(crate) fn collect(&self) -> bool {
         let mut namespaces = self.namespaces.lock();
         let mut i = 0;
         while i < namespaces.len() {
@@ -208,15 +242,33 @@ impl Registry {
                 i += 1;
             }
         }
+        namespaces.iter().any(|n| n.superblocks == 0)
+    }
+
+    /// The delay before the first collection after an unmount.
+    pub(crate) fn first_collect_delay(&self) -> u32 {
+        self.collect_delay_ms
+            .store(COLLECT_DELAY_MS.0, Ordering::Relaxed);
+        COLLECT_DELAY_MS.0
+    }
+
+    /// The delay before the next collection while namespaces stay in use: doubled
+    /// each time up to a minute, so that a namespace that lives on without a mount
+    /// costs one short scan a minute.
+    pub(crate) fn next_collect_delay(&self) -> u32 {
+        let delay = self
+            .collect_delay_ms
+            .load(Ordering::Relaxed)
+            .saturating_mul(2)
+            .min(COLLECT_DELAY_MS.1);
+        self.collect_delay_ms.store(delay, Ordering::Relaxed);
+        delay
     }
 
     /// The instance of user namespace `ns`.
     pub(crate) fn by_ns(&self, ns: NsKey) -> Option<Arc<Instance>> {
         let namespaces = self.namespaces.lock();
-        namespaces
-            .iter()
-            .find(|n| n.ns.key() == ns)
-            .map(|n| n.instance.clone())
+        Self::position(&namespaces, ns).map(|i| namespaces[i].instance.clone())
     }
 
     /// The instance exec uses: that of the nearest user namespace, from `chain`
@@ -224,8 +276,8 @@ impl Registry {
     pub(crate) fn nearest(&self, chain: impl Iterator<Item = NsKey>) -> Option<Arc<Instance>> {
         let namespaces = self.namespaces.lock();
         for ns in chain {
-            if let Some(n) = namespaces.iter().find(|n| n.ns.key() == ns) {
-                return Some(n.instance.clone());
+            if let Some(i) = Self::position(&namespaces, ns) {
+                return Some(namespaces[i].instance.clone());
             }
         }
         None

@@ -167,6 +167,8 @@ impl Drop for Registration {
         unsafe {
             b::unregister_binfmt(FORMAT.get());
             b::unregister_filesystem(FS_TYPE.get());
+            // The collection runs Rust code that uses the registry.
+            b::bmrs_cancel_collect();
         }
         REGISTRY.store(ptr::null_mut(), Ordering::Release);
     }
@@ -176,15 +178,40 @@ impl Drop for Registration {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NsKey(usize);
 
-/// A `struct user_namespace`.
-#[repr(transparent)]
-pub(crate) struct UserNamespace(Opaque<b::user_namespace>);
+/// Declares a transparent wrapper over a C object that the code only borrows.
+macro_rules! borrowed_c_type {
+    ($(#[$meta:meta])* $name:ident, $c:ty) => {
+        $(#[$meta])*
+        #[repr(transparent)]
+        pub(crate) struct $name(Opaque<$c>);
+
+        impl $name {
+            /// # Safety
+            ///
+            /// `ptr` must point to a live object for the returned lifetime.
+            unsafe fn from_raw<'a>(ptr: *mut $c) -> &'a Self {
+                // SAFETY: `Self` is a transparent wrapper; liveness is the caller's.
+                unsafe { &*ptr.cast() }
+            }
+
+            fn as_ptr(&self) -> *mut $c {
+                self.0.get()
+            }
+        }
+    };
+}
+
+borrowed_c_type!(
+    /// A `struct user_namespace`.
+    UserNamespace,
+    b::user_namespace
+);
 
 // SAFETY: get_user_ns()/put_user_ns() keep the namespace alive while referenced.
 unsafe impl AlwaysRefCounted for UserNamespace {
     fn inc_ref(&self) {
         // SAFETY: `self` is a live namespace, so taking another reference is valid.
-        unsafe { b::bmrs_get_user_ns(self.0.get()) };
+        unsafe { b::bmrs_get_user_ns(self.as_ptr()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
@@ -199,16 +226,8 @@ unsafe impl Send for UserNamespace {}
 unsafe impl Sync for UserNamespace {}
 
 impl UserNamespace {
-    /// # Safety
-    ///
-    /// `ptr` must point to a live namespace for the returned lifetime.
-    unsafe fn from_raw<'a>(ptr: *mut b::user_namespace) -> &'a Self {
-        // SAFETY: `UserNamespace` is a transparent wrapper; liveness is the caller's.
-        unsafe { &*ptr.cast() }
-    }
-
     pub(crate) fn key(&self) -> NsKey {
-        NsKey(self.0.get() as usize)
+        NsKey(self.as_ptr() as usize)
     }
 
     /// Whether the caller's reference is the only one: then no task, credential,
@@ -216,8 +235,21 @@ impl UserNamespace {
     /// can again, since a reference can only be had from an existing one.
     pub(crate) fn is_only_reference(&self) -> bool {
         // SAFETY: `self` is live; reading the refcount has no requirements.
-        unsafe { b::bmrs_user_ns_only_ref(self.0.get()) }
+        unsafe { b::bmrs_user_ns_only_ref(self.as_ptr()) }
     }
+}
+
+/// Runs [`fs::collect_unused`] after `delay_ms`, or sooner if already scheduled.
+pub(crate) fn schedule_collect(delay_ms: u32) {
+    // SAFETY: The work is static; `Registration::drop` cancels it before the
+    // registry goes.
+    unsafe { b::bmrs_schedule_collect(delay_ms) };
+}
+
+/// The delayed work's body, called from include/helpers.c.
+#[no_mangle]
+extern "C" fn bmrs_collect_unused() {
+    fs::collect_unused();
 }
 
 /// The keys of the caller's user namespace and of its ancestors, nearest first.
@@ -261,23 +293,13 @@ impl Dentry {
     }
 }
 
-/// A `struct super_block` borrowed from a callback.
-#[repr(transparent)]
-pub(crate) struct SuperBlock(Opaque<b::super_block>);
+borrowed_c_type!(
+    /// A `struct super_block` borrowed from a callback.
+    SuperBlock,
+    b::super_block
+);
 
 impl SuperBlock {
-    /// # Safety
-    ///
-    /// `ptr` must point to a live superblock for the returned lifetime.
-    unsafe fn from_raw<'a>(ptr: *mut b::super_block) -> &'a Self {
-        // SAFETY: Transparent wrapper; liveness is the caller's.
-        unsafe { &*ptr.cast() }
-    }
-
-    fn as_ptr(&self) -> *mut b::super_block {
-        self.0.get()
-    }
-
     /// The user namespace the superblock belongs to.
     pub(crate) fn user_ns(&self) -> &UserNamespace {
         // SAFETY: s_user_ns is set at allocation and held until the sb is freed.
@@ -353,11 +375,20 @@ impl RootGuard<'_> {
         Ok(())
     }
 
-    /// Removes the file of an entry that was just taken out of its instance.
+    /// Removes the file of an entry that was just taken out of its instance. The
+    /// caller may lack search permission on the directory: upstream does not check.
     pub(crate) fn remove_entry_file(&self, entry: &Entry) {
-        let Ok(dentry) = self.lookup(entry.name()) else {
+        // SAFETY: The root is locked; `name` is NUL-terminated.
+        let found =
+            unsafe { b::bmrs_lookup_entry((*self.sb.as_ptr()).s_root, entry.name().as_char_ptr()) };
+        let Ok(found) = from_err_ptr(found) else {
             return;
         };
+        let Some(found) = NonNull::new(found) else {
+            return;
+        };
+        // SAFETY: d_hash_and_lookup() returned a referenced dentry.
+        let dentry: ARef<Dentry> = unsafe { ARef::from_raw(found.cast()) };
         // SAFETY: The root is locked; a positive, hashed dentry under it is an entry
         // file pinned by create_entry_file(), whose pin simple_unlink() drops.
         unsafe {
@@ -369,22 +400,16 @@ impl RootGuard<'_> {
     }
 }
 
-/// A `struct file` of ours, borrowed from a file operation.
-#[repr(transparent)]
-pub(crate) struct File(Opaque<b::file>);
+borrowed_c_type!(
+    /// A `struct file` of ours, borrowed from a file operation.
+    File,
+    b::file
+);
 
 impl File {
-    /// # Safety
-    ///
-    /// `ptr` must be a file being operated on, live for the returned lifetime.
-    unsafe fn from_raw<'a>(ptr: *mut b::file) -> &'a Self {
-        // SAFETY: Transparent wrapper; liveness is the caller's.
-        unsafe { &*ptr.cast() }
-    }
-
     fn inode(&self) -> *mut b::inode {
         // SAFETY: An open file has a fixed inode.
-        unsafe { (*self.0.get()).f_inode }
+        unsafe { (*self.as_ptr()).f_inode }
     }
 
     pub(crate) fn super_block(&self) -> &SuperBlock {
@@ -408,7 +433,7 @@ impl File {
         // SAFETY: f_cred is held by the file; override_creds() and revert_creds()
         // pair up on this task.
         unsafe {
-            let old = b::override_creds((*self.0.get()).f_cred);
+            let old = b::override_creds((*self.as_ptr()).f_cred);
             let file = ExecFile::open(path);
             b::revert_creds(old);
             file
@@ -665,11 +690,12 @@ unsafe extern "C" fn fill_super(
             (*sb).s_iflags |= (b::SB_I_NOEXEC | b::SB_I_NODEV) as kernel::ffi::c_ulong;
             (*sb).s_stack_depth = b::FILESYSTEM_MAX_STACK_DEPTH as _;
         }
-        fs::fill_super(sb_ref)?;
         // SAFETY: `FILES` is a valid table ending with an empty name; `sb` is new.
         to_result(unsafe {
             b::simple_fill_super(sb, b::BINFMTFS_MAGIC as _, (*FILES.get()).as_ptr())
         })?;
+        fs::fill_super(sb_ref)?;
+        // Our operations mark the superblock as counted by the registry.
         // SAFETY: As above.
         unsafe { (*sb).s_op = SUPER_OPS.get() };
         Ok(0)
@@ -683,9 +709,11 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
     // SAFETY: The superblock is being shut down; s_fs_info is the namespace
     // reference get_tree() gave it.
     unsafe {
+        let counted = ptr::eq((*sb).s_op, SUPER_OPS.get());
+        let ns_key = SuperBlock::from_raw(sb).user_ns().key();
         let ns = (*sb).s_fs_info;
         b::kill_litter_super(sb);
-        fs::kill_super();
+        fs::kill_super(ns_key, counted);
         if let Some(ns) = NonNull::new(ns.cast::<UserNamespace>()) {
             drop(ARef::from_raw(ns));
         }

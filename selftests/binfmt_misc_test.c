@@ -616,6 +616,9 @@ TEST_F(bm, register_valid_variants)
 		/* The delimiter can be anything but a flag letter. */
 		{ "#bmtest_var8-x.y#E##bmt:var8##/bin/sh#", "bmtest_var8-x.y",
 		  "enabled\ninterpreter /bin/sh\nflags: \nextension .bmt:var8\n" },
+		/* "-0" is a valid int, and not negative. */
+		{ ":bmtest_var10:M:-0:ab::/bin/sh:", "bmtest_var10",
+		  "enabled\ninterpreter /bin/sh\nflags: \noffset 0\nmagic 6162\n" },
 		/* Magic ending exactly at BINPRM_BUF_SIZE. */
 		{ ":bmtest_var9:M:246:0123456789::/bin/sh:", "bmtest_var9",
 		  "enabled\ninterpreter /bin/sh\nflags: \noffset 246\n"
@@ -980,6 +983,8 @@ TEST_F(bm, register_invalid_einval)
 		{ "offset trailing junk", ":bmtest_inv12:M:1x:ab::/bin/sh:", "bmtest_inv12" },
 		{ "offset leading space", ":bmtest_inv13:M: 1:ab::/bin/sh:", "bmtest_inv13" },
 		{ "offset overflows int", ":bmtest_inv14:M:99999999999:ab::/bin/sh:", "bmtest_inv14" },
+		/* kstrtoint() skips a '+' only where there is no '-'. */
+		{ "offset minus plus", ":bmtest_inv14b:M:-+0:ab::/bin/sh:", "bmtest_inv14b" },
 		{ "offset 250 + 10-byte magic", ":bmtest_inv15:M:250:0123456789::/bin/sh:", "bmtest_inv15" },
 		{ "offset 247 + 10-byte magic", ":bmtest_inv16:M:247:0123456789::/bin/sh:", "bmtest_inv16" },
 		{ "magic \\x with one digit", ":bmtest_inv17:M::\\x4::/bin/sh:", "bmtest_inv17" },
@@ -1279,6 +1284,104 @@ TEST_F(bm, userns_own_instance_shadows_parent)
 	ASSERT_NE(NULL, pjoin(path, self->mnt, "bmtest_shd_child"));
 	EXPECT_ABSENT(path);
 	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+}
+
+/*
+ * How many more user namespaces uid 0 can create now (at most `most`):
+ * children unshare one each and hold it until one fails (ENOSPC at the
+ * limit), then all are released.
+ */
+static int userns_headroom(int most)
+{
+	pid_t pids[64];
+	int hold[2], forked = 0, created = 0;
+
+	if (most > 64 || pipe(hold))
+		return -1;
+	while (forked < most) {
+		int rep[2];
+		char c = 0;
+
+		if (pipe(rep))
+			break;
+		pids[forked] = fork();
+		if (pids[forked] == 0) {
+			close(hold[1]);
+			close(rep[0]);
+			c = unshare(CLONE_NEWUSER) ? 'n' : 'y';
+			if (write(rep[1], &c, 1) == 1 && c == 'y')
+				(void)!read(hold[0], &c, 1); /* hold it until released */
+			_exit(0);
+		}
+		close(rep[1]);
+		if (pids[forked] < 0) {
+			close(rep[0]);
+			break;
+		}
+		forked++;
+		if (read(rep[0], &c, 1) != 1 || c != 'y') {
+			close(rep[0]);
+			break;
+		}
+		close(rep[0]);
+		created++;
+	}
+	close(hold[0]);
+	close(hold[1]);
+	while (forked--)
+		wait_exit(pids[forked]);
+	return created;
+}
+
+/*
+ * A user namespace that mounted binfmt_misc is freed once its last user is
+ * gone, also after an unmount: nothing keeps it (or its ucount) alive. The
+ * C module frees the instance with the namespace; a module that kept the
+ * namespace referenced shows here as one namespace less of headroom.
+ */
+TEST_F_TIMEOUT(bm, userns_freed_after_last_user, 120)
+{
+	const char *limit = "/proc/sys/user/max_user_namespaces";
+	char dir[PATH_MAX], saved[64];
+	int before = -1, prev = -2, after = -1, tries;
+	pid_t pid;
+
+	ASSERT_NE(NULL, pjoin(dir, self->tmp, "free_mnt"));
+	ASSERT_EQ(0, mkdir(dir, 0777));
+	ASSERT_LT(0, read_file(limit, saved, sizeof(saved)));
+	ASSERT_LT(0, write_str(limit, "16"));
+
+	/* Namespaces of earlier tests are freed from a work item: settle first. */
+	for (tries = 0; tries < 50 && before != prev; tries++) {
+		prev = before;
+		usleep(100000);
+		before = userns_headroom(20);
+	}
+	EXPECT_LT(0, before);
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Stay uid 0: the limit counts namespaces per creating user. */
+		child_enter_userns(false, CLONE_NEWNS);
+		if (mount_binfmt_misc(dir))
+			CHILD_FAIL("mount: %s", strerror(errno));
+		if (umount2(dir, 0))
+			CHILD_FAIL("umount: %s", strerror(errno));
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
+
+	/* Give the namespace's release time, not forever. */
+	for (tries = 0; tries < 100; tries++) {
+		after = userns_headroom(20);
+		if (after >= before)
+			break;
+		usleep(200000);
+	}
+	EXPECT_LE(before, after) TH_LOG("a user namespace stayed alive after its last user");
+	EXPECT_LT(0, write_str(limit, saved));
 }
 
 TEST_HARNESS_MAIN
