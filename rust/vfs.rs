@@ -76,20 +76,20 @@ static SUPER_OPS: CTable<b::super_operations> = CTable::new(b::super_operations 
 
 static STATUS_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
     read: Some(status_read),
-    write: Some(status_write),
+    write: Some(write_op::<StatusWrite>),
     llseek: Some(b::default_llseek),
     ..zeroed!()
 });
 
 static REGISTER_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
-    write: Some(register_write),
+    write: Some(write_op::<RegisterWrite>),
     llseek: Some(b::noop_llseek),
     ..zeroed!()
 });
 
 static ENTRY_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
     read: Some(entry_read),
-    write: Some(entry_write),
+    write: Some(write_op::<EntryWrite>),
     llseek: Some(b::default_llseek),
     ..zeroed!()
 });
@@ -753,38 +753,54 @@ unsafe extern "C" fn status_read(
     unsafe { read_out(buf, count, ppos, text.as_bytes()) }
 }
 
-/// # Safety
-///
-/// Only as `file_operations.write` of `status`: called by the VFS for an open status file.
-unsafe extern "C" fn status_write(
-    file: *mut b::file,
-    buf: *const u8,
-    count: usize,
-    _ppos: *mut b::loff_t,
-) -> isize {
-    // SAFETY: The VFS passes an open status file.
-    let file = unsafe { File::from_raw(file) };
-    from_result(|| {
-        fs::status_command(file.super_block(), read_command(buf, count)?)?;
-        Ok(count as isize)
-    })
+/// A write() operation of one of our files. Every write is taken whole, as one
+/// command or one registration, so it returns `count` or an error.
+trait WriteOp {
+    fn write(file: &File, buf: *const u8, count: usize) -> Result;
 }
 
 /// # Safety
 ///
-/// Only as `file_operations.write` of `register`: called by the VFS for an open register file.
-unsafe extern "C" fn register_write(
+/// Only as `file_operations.write` of the files whose operations name `W`: called
+/// by the VFS for an open file.
+unsafe extern "C" fn write_op<W: WriteOp>(
     file: *mut b::file,
     buf: *const u8,
     count: usize,
     _ppos: *mut b::loff_t,
 ) -> isize {
-    // SAFETY: The VFS passes an open register file.
+    // SAFETY: The VFS passes an open file.
     let file = unsafe { File::from_raw(file) };
     from_result(|| {
-        fs::register(file, UserSlice::new(buf as usize, count), count)?;
+        W::write(file, buf, count)?;
         Ok(count as isize)
     })
+}
+
+struct StatusWrite;
+
+impl WriteOp for StatusWrite {
+    fn write(file: &File, buf: *const u8, count: usize) -> Result {
+        fs::status_command(file.super_block(), read_command(buf, count)?)
+    }
+}
+
+struct RegisterWrite;
+
+impl WriteOp for RegisterWrite {
+    fn write(file: &File, buf: *const u8, count: usize) -> Result {
+        fs::register(file, UserSlice::new(buf as usize, count), count)
+    }
+}
+
+struct EntryWrite;
+
+impl WriteOp for EntryWrite {
+    fn write(file: &File, buf: *const u8, count: usize) -> Result {
+        // SAFETY: `EntryWrite` is only in `ENTRY_FOPS`, only installed on entry files.
+        let entry = unsafe { file.entry() };
+        fs::entry_command(file.super_block(), &entry, read_command(buf, count)?)
+    }
 }
 
 /// # Safety
@@ -802,25 +818,6 @@ unsafe extern "C" fn entry_read(
         let text = fs::entry_text(&entry)?;
         // SAFETY: Arguments of this read() operation.
         Ok(unsafe { read_out(buf, count, ppos, text.as_bytes()) })
-    })
-}
-
-/// # Safety
-///
-/// Only as `file_operations.write` of entry files: called by the VFS for an open entry file.
-unsafe extern "C" fn entry_write(
-    file: *mut b::file,
-    buf: *const u8,
-    count: usize,
-    _ppos: *mut b::loff_t,
-) -> isize {
-    // SAFETY: `ENTRY_FOPS` is only installed on entry files.
-    let file = unsafe { File::from_raw(file) };
-    // SAFETY: As above.
-    let entry = unsafe { file.entry() };
-    from_result(|| {
-        fs::entry_command(file.super_block(), &entry, read_command(buf, count)?)?;
-        Ok(count as isize)
     })
 }
 
