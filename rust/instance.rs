@@ -8,6 +8,7 @@ use crate::matching::{matches, Candidate};
 use crate::vfs::{kvec_remove, ExecFile, NsKey, UserNamespace};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNode};
 use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
@@ -165,8 +166,10 @@ struct NsInstance {
 /// left (see [`Registry::collect`]).
 #[pin_data]
 pub(crate) struct Registry {
+    /// Searched once per namespace level by every exec on the system, and grown
+    /// by unprivileged users: a tree, so a lookup is logarithmic.
     #[pin]
-    namespaces: Mutex<KVec<NsInstance>>,
+    namespaces: Mutex<RBTree<NsKey, NsInstance>>,
     /// The delay before the next collection, grown while namespaces stay in use.
     collect_delay_ms: AtomicU32,
 }
@@ -177,37 +180,38 @@ const COLLECT_DELAY_MS: (u32, u32) = (1000, 60_000);
 impl Registry {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            namespaces <- new_mutex!(KVec::new(), "binfmt_misc_rs::Registry::namespaces"),
+            namespaces <- new_mutex!(RBTree::new(), "binfmt_misc_rs::Registry::namespaces"),
             collect_delay_ms: AtomicU32::new(COLLECT_DELAY_MS.0),
         })
-    }
-
-    fn position(namespaces: &[NsInstance], ns: NsKey) -> Option<usize> {
-        namespaces.iter().position(|n| n.ns.key() == ns)
     }
 
     /// The instance for a new superblock of `ns`: the namespace's existing one or a
     /// new one, enabled either way, as upstream's bm_fill_super().
     pub(crate) fn mount(&self, ns: &UserNamespace) -> Result<Arc<Instance>> {
+        let key = ns.key();
         let mut namespaces = self.namespaces.lock();
-        if Self::position(&namespaces, ns.key()).is_none() {
-            // Exec takes this lock: allocate the instance without it.
+        if namespaces.get(&key).is_none() {
+            // Exec takes this lock: allocate without it. No other superblock of
+            // `ns` can be filled meanwhile (the VFS creates one per key at a
+            // time), so the node is still missing when the lock is taken again.
             drop(namespaces);
             let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
+            let node = RBTreeNode::new(
+                key,
+                NsInstance {
+                    ns: ns.into(),
+                    instance,
+                    superblocks: 0,
+                },
+                GFP_KERNEL,
+            )?;
             namespaces = self.namespaces.lock();
-            if Self::position(&namespaces, ns.key()).is_none() {
-                namespaces.push(
-                    NsInstance {
-                        ns: ns.into(),
-                        instance,
-                        superblocks: 0,
-                    },
-                    GFP_KERNEL,
-                )?;
+            if let Some(unused) = namespaces.insert(node) {
+                // Only if the VFS broke that promise: keep the older instance.
+                namespaces.insert(unused);
             }
         }
-        let index = Self::position(&namespaces, ns.key()).ok_or(ENOENT)?;
-        let n = &mut namespaces[index];
+        let n = namespaces.get_mut(&key).ok_or(ENOENT)?;
         n.superblocks += 1;
         n.instance.set_enabled(true);
         Ok(n.instance.clone())
@@ -215,9 +219,7 @@ impl Registry {
 
     /// A superblock that [`Registry::mount`] counted is gone.
     pub(crate) fn unmount(&self, ns: NsKey) {
-        let mut namespaces = self.namespaces.lock();
-        if let Some(index) = Self::position(&namespaces, ns) {
-            let n = &mut namespaces[index];
+        if let Some(n) = self.namespaces.lock().get_mut(&ns) {
             n.superblocks = n.superblocks.saturating_sub(1);
         }
     }
@@ -233,16 +235,16 @@ impl Registry {
     /// kill_sb(), and exiting tasks drop their credentials last.
     pub(crate) fn collect(&self) -> bool {
         let mut namespaces = self.namespaces.lock();
-        let mut i = 0;
-        while i < namespaces.len() {
-            if namespaces[i].ns.is_only_reference() {
-                // Dropping the last reference only schedules the namespace's free.
-                drop(kvec_remove(&mut namespaces, i));
-            } else {
-                i += 1;
-            }
+        while let Some(key) = namespaces
+            .iter()
+            .find(|(_, n)| n.ns.is_only_reference())
+            .map(|(key, _)| *key)
+        {
+            // Dropping the last reference only schedules the namespace's free.
+            drop(namespaces.remove(&key));
         }
-        namespaces.iter().any(|n| n.superblocks == 0)
+        let pending = namespaces.values().any(|n| n.superblocks == 0);
+        pending
     }
 
     /// The delay before the first collection after an unmount.
@@ -267,19 +269,16 @@ impl Registry {
 
     /// The instance of user namespace `ns`.
     pub(crate) fn by_ns(&self, ns: NsKey) -> Option<Arc<Instance>> {
-        let namespaces = self.namespaces.lock();
-        Self::position(&namespaces, ns).map(|i| namespaces[i].instance.clone())
+        self.namespaces.lock().get(&ns).map(|n| n.instance.clone())
     }
 
     /// The instance exec uses: that of the nearest user namespace, from `chain`
     /// (the caller's namespace, then its ancestors), that has one.
     pub(crate) fn nearest(&self, chain: impl Iterator<Item = NsKey>) -> Option<Arc<Instance>> {
         let namespaces = self.namespaces.lock();
-        for ns in chain {
-            if let Some(i) = Self::position(&namespaces, ns) {
-                return Some(namespaces[i].instance.clone());
-            }
-        }
-        None
+        chain
+            .filter_map(|ns| namespaces.get(&ns))
+            .map(|n| n.instance.clone())
+            .next()
     }
 }

@@ -175,7 +175,7 @@ impl Drop for Registration {
 }
 
 /// Identity of a user namespace, for the registry; never dereferenced.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct NsKey(usize);
 
 /// Declares a transparent wrapper over a C object that the code only borrows.
