@@ -276,3 +276,137 @@ fn commands() {
     assert_eq!(status_text(true), "enabled\n");
     assert_eq!(status_text(false), "disabled\n");
 }
+
+/// A small deterministic generator: the tests must be repeatable.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Random register strings, well-formed or mutated, must never panic the parser
+/// (in the kernel, a panic is a BUG()), and what it accepts must hold the
+/// invariants the kernel side relies on.
+#[test]
+fn random_registrations_keep_invariants() {
+    const ALPHABET: &[u8] = b":|\\x09afAFMEPOCF\n\0/.-+ ";
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut accepted = 0;
+    for _ in 0..200_000 {
+        let mut input = Vec::new();
+        let del = if rng.below(8) == 0 { b'|' } else { b':' };
+        let field = |rng: &mut XorShift, input: &mut Vec<u8>, hex: bool| {
+            for _ in 0..rng.below(6) {
+                if hex && rng.below(2) == 0 {
+                    input.extend_from_slice(b"\\x");
+                    for _ in 0..2 {
+                        input.push(b"0123456789abcdefABCDEFg"[rng.below(23)]);
+                    }
+                } else {
+                    input.push(b"abcz./\\x"[rng.below(8)]);
+                }
+            }
+        };
+        input.push(del);
+        field(&mut rng, &mut input, false);
+        input.push(del);
+        input.push(b"MEMEX"[rng.below(5)]);
+        input.push(del);
+        if rng.below(2) == 0 {
+            let offset = std::format!("{}", rng.below(300));
+            input.extend_from_slice(offset.as_bytes());
+        }
+        input.push(del);
+        field(&mut rng, &mut input, true);
+        input.push(del);
+        field(&mut rng, &mut input, true);
+        input.push(del);
+        input.push(b'/');
+        field(&mut rng, &mut input, false);
+        input.push(del);
+        for _ in 0..rng.below(4) {
+            input.push(b"POCFZ"[rng.below(5)]);
+        }
+        if rng.below(2) == 0 {
+            input.push(b'\n');
+        }
+        // A third of the inputs get a few random bytes changed.
+        if rng.below(3) == 0 {
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(input.len());
+                input[at] = ALPHABET[rng.below(ALPHABET.len())];
+            }
+        }
+
+        let mut buf = buffer(&input);
+        let Ok(reg) = parse_register(&mut buf) else {
+            continue;
+        };
+        accepted += 1;
+        let count = input.len();
+        for range in [&reg.name, &reg.interpreter] {
+            assert!(!range.is_empty() && range.end < count);
+            assert_eq!(buf[range.end], 0);
+            assert!(!buf[range.clone()].contains(&0));
+        }
+        match &reg.matcher {
+            Matcher::Extension(ext) => {
+                assert!(!ext.is_empty() && ext.end < count);
+                assert!(!buf[ext.clone()].contains(&b'/'));
+            }
+            Matcher::Magic {
+                offset,
+                magic,
+                mask,
+            } => {
+                assert!(!magic.is_empty() && magic.end <= count);
+                assert!(offset + magic.len() <= BINPRM_BUF_SIZE);
+                if let Some(mask) = mask {
+                    assert_eq!(mask.len(), magic.len());
+                    assert!(mask.end <= count);
+                }
+            }
+        }
+        let mut out = Text(Vec::new());
+        write_entry(&mut out, &buf, &reg, false).unwrap();
+        assert!(out.0.len() <= crate::format::MAX_ENTRY_TEXT);
+    }
+    assert!(
+        accepted > 20_000,
+        "only {accepted} random inputs were accepted"
+    );
+}
+
+/// The longest entry texts: every byte of the register string spent on the
+/// interpreter, or on magic and mask (two hex digits of text for four bytes).
+#[test]
+fn largest_entry_text_fits_a_page() {
+    let fill = |head: &str, tail: &str| {
+        let interp: String = std::iter::repeat("i")
+            .take(MAX_REGISTER_LENGTH - head.len() - tail.len() - 1)
+            .collect();
+        std::format!("{head}/{interp}{tail}")
+    };
+    let magic: String = std::iter::repeat("\\xff").take(230).collect();
+    for input in [
+        fill(":n:E::e::", ":POCF"),
+        fill(&std::format!(":n:M::{magic}:{magic}:"), ":POCF"),
+    ] {
+        assert_eq!(input.len(), MAX_REGISTER_LENGTH);
+        let text = entry_text(input.as_bytes());
+        assert!(
+            text.len() <= crate::format::MAX_ENTRY_TEXT,
+            "{}",
+            text.len()
+        );
+    }
+}
