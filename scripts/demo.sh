@@ -13,5 +13,5 @@ scripts/setup.sh
 kdir=$(scripts/build-kernel.sh)
 make KDIR="$kdir"
 log "booting the test kernel (software emulation, about half a minute)"
-exec timeout 900 vng --run "$kdir" --disable-kvm --force-9p --append root=/dev/root \
+vng_boot 900 "$kdir" --disable-kvm \
 	--exec "$REPO/scripts/guest-demo.sh $REPO/binfmt_misc_rs.ko"

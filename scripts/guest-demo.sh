@@ -14,6 +14,7 @@ mkdir -m 777 "$dir/mnt"
 # No #! line: only a binfmt_misc handler can make this file run. Shells and
 # execvp() run such a file with /bin/sh themselves when exec fails, so the demo
 # calls execve() directly, through Python's os.execv().
+exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[1:])'
 printf 'echo "hello from $0, run by /bin/sh: uid $(id -u) here, $(awk "{print \$2}" /proc/self/uid_map) outside"\n' >"$dir/hello.demo"
 chmod 755 "$dir/hello.demo"
 
@@ -27,12 +28,12 @@ setpriv --reuid=65534 --regid=65534 --clear-groups \
 	echo "--- $dir/mnt/demo:"
 	cat "$dir/mnt/demo"
 	echo "---"
-	/usr/bin/python3 -c "import os, sys; os.execv(sys.argv[1], sys.argv[1:])" "$dir/hello.demo"
+	/usr/bin/python3 -c "$2" "$dir/hello.demo"
 	echo -1 >"$dir/mnt/demo"
 	umount "$dir/mnt"
-' sh "$dir"
+' sh "$dir" "$exec_direct"
 
 echo "== back in the initial namespace, the handler is not there:"
-/usr/bin/python3 -c "import os, sys; os.execv(sys.argv[1], sys.argv[1:])" "$dir/hello.demo" 2>&1 | tail -n 1 || true
+/usr/bin/python3 -c "$exec_direct" "$dir/hello.demo" 2>&1 | tail -n 1 || true
 rmmod binfmt_misc_rs
 echo "== unloaded"

@@ -36,3 +36,14 @@ kernel_dir() {
 	} | sha256sum | cut -c1-16)
 	echo "$CACHE_ROOT/kernel-$(ksrc_version)-$key"
 }
+
+# Boots the test kernel with virtme-ng, the host's root shared over 9p, and ends
+# it after SECONDS whatever it is doing:
+#   vng_boot SECONDS KERNEL_DIR [VNG_ARGS...]   (e.g. --disable-kvm --exec CMD)
+# The kernel has no block layer (tinyconfig), so the kernel itself must be told
+# the 9p tag of the root: without root=/dev/root it mounts an empty tag and panics.
+vng_boot() {
+	local seconds=$1 kdir=$2
+	shift 2
+	timeout "$seconds" vng --run "$kdir" --force-9p --append root=/dev/root "$@"
+}

@@ -42,9 +42,8 @@ run_impl() {
 	for accel in "${accels[@]}"; do
 		log "booting the test kernel for '$impl' with $accel (TCG takes a while)"
 		# A working KVM guest is done in well under the TCG time limit.
-		timeout "$([ "$accel" = tcg ] && echo 900 || echo 300)" \
-			vng --run "$kdir" $([ "$accel" = tcg ] && echo --disable-kvm) \
-			--force-9p --append root=/dev/root --rwdir "$out" -v \
+		vng_boot "$([ "$accel" = tcg ] && echo 900 || echo 300)" "$kdir" \
+			$([ "$accel" = tcg ] && echo --disable-kvm) --rwdir "$out" -v \
 			--exec "$REPO/scripts/guest-selftests.sh $ko $name $REPO/selftests/binfmt_misc_test $out" \
 			>"$console" 2>&1 </dev/null
 		rc=$?

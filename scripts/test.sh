@@ -45,9 +45,7 @@ check "clippy" make KDIR="$kdir" clippy
 cargo_log=$work/cargo-test.log
 cargo test --manifest-path rust/Cargo.toml >"$cargo_log" 2>&1
 cargo_rc=$?
-grep -E '^test .* \.\.\. (ok|FAILED)$' "$cargo_log" | while IFS= read -r line; do
-	echo "$line"
-done | sed -E 's/^test (.*) \.\.\. ok$/ok    host: \1/; s/^test (.*) \.\.\. FAILED$/FAIL  host: \1/'
+grep -E '^test .* \.\.\. (ok|FAILED)$' "$cargo_log" | sed -E 's/^test (.*) \.\.\. ok$/ok    host: \1/; s/^test (.*) \.\.\. FAILED$/FAIL  host: \1/'
 host_passed=$(grep -cE '^test .* \.\.\. ok$' "$cargo_log")
 host_failed=$(grep -cE '^test .* \.\.\. FAILED$' "$cargo_log")
 passed=$((passed + host_passed)) failed=$((failed + host_failed))
