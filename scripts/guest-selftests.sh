@@ -2,9 +2,13 @@
 # Runs inside the test guest (virtme-ng, the host's root over 9p): loads one
 # implementation, runs the selftests, unloads it, asks kmemleak, and leaves
 # everything the host judges in OUT (a host directory shared read-write).
-#   guest-selftests.sh MODULE_KO MODULE_NAME TEST_BINARY OUT
+#   guest-selftests.sh MODULE_KO MODULE_NAME IMPL SELFTESTS_DIR OUT
+# Every SELFTESTS_DIR/*_test program and *_test.sh script prints TAP into
+# OUT/tap-<name>.txt; they learn the implementation from BMTEST_IMPL (rust|c) and
+# the module from BMTEST_MODULE and BMTEST_MODULE_KO.
 set -u
-module_ko=$1 module_name=$2 tests=$3 out=$4
+module_ko=$1 module_name=$2 impl=$3 tests_dir=$4 out=$5
+export BMTEST_IMPL=$impl BMTEST_MODULE=$module_name BMTEST_MODULE_KO=$module_ko
 
 echo booted >"$out/booted"
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -18,8 +22,12 @@ fi
 if insmod "$module_ko" 2>"$out/insmod.err"; then
 	echo 0 >"$out/insmod.rc"
 	cd /tmp || exit 1
-	timeout 600 "$tests" >"$out/tap.txt" 2>&1
-	echo $? >"$out/tests.rc"
+	for test in "$tests_dir"/*_test "$tests_dir"/*_test.sh; do
+		[ -x "$test" ] || continue
+		name=$(basename "$test" .sh)
+		timeout 600 "$test" >"$out/tap-$name.txt" 2>&1
+		echo $? >"$out/$name.rc"
+	done
 	# The selftests unmount what they mount; anything left would pin the module.
 	grep -q ' binfmt_misc ' /proc/mounts && awk '$3 == "binfmt_misc" { print $2 }' /proc/mounts >"$out/left-mounted"
 	rmmod "$module_name" 2>"$out/rmmod.err"

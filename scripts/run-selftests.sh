@@ -44,7 +44,7 @@ run_impl() {
 		# A working KVM guest is done in well under the TCG time limit.
 		vng_boot "$([ "$accel" = tcg ] && echo 900 || echo 300)" "$kdir" \
 			$([ "$accel" = tcg ] && echo --disable-kvm) --rwdir "$out" -v \
-			--exec "$REPO/scripts/guest-selftests.sh $ko $name $REPO/selftests/binfmt_misc_test $out" \
+			--exec "$REPO/scripts/guest-selftests.sh $ko $name $impl $REPO/selftests $out" \
 			>"$console" 2>&1 </dev/null
 		rc=$?
 		[ -f "$out/booted" ] && break
@@ -67,21 +67,25 @@ run_impl() {
 		pass "[$impl] insmod"
 	fi
 
-	# The selftests' TAP: one result per test.
-	if [ -f "$out/tap.txt" ]; then
+	# Each program's TAP: one result per test.
+	local tap prog
+	for tap in "$out"/tap-*.txt; do
+		[ -f "$tap" ] || { fail "[$impl] selftest programs ran"; break; }
+		prog=$(basename "$tap" .txt)
+		prog=${prog#tap-}
 		while IFS= read -r line; do
 			case $line in
-			"ok "*"# SKIP"*) printf 'skip  [%s] %s\n' "$impl" "${line#ok }"; skipped=$((skipped + 1)) ;;
-			"ok "*) pass "[$impl] ${line#ok }" ;;
-			"not ok "*) fail "[$impl] ${line#not ok }" ;;
+			"ok "*"# SKIP"*) printf 'skip  [%s] %s: %s\n' "$impl" "$prog" "${line#ok }"; skipped=$((skipped + 1)) ;;
+			"ok "*) pass "[$impl] $prog: ${line#ok }" ;;
+			"not ok "*) fail "[$impl] $prog: ${line#not ok }" ;;
 			esac
-		done <"$out/tap.txt"
-		grep -q '^# Totals' "$out/tap.txt" ||
-			fail "[$impl] selftests ran to completion (exit $(cat "$out/tests.rc" 2>/dev/null))"
-		if grep -q '^not ok' "$out/tap.txt"; then
-			grep -E '^#' "$out/tap.txt" | grep -vE '^# (Totals|PASSED|OK|RUN|  *OK)' | head -n 60 | sed 's/^/    | /'
+		done <"$tap"
+		grep -q '^# Totals' "$tap" ||
+			fail "[$impl] $prog ran to completion (exit $(cat "$out/$prog.rc" 2>/dev/null))"
+		if grep -q '^not ok' "$tap"; then
+			grep -E '^#' "$tap" | grep -vE '^# (Totals|PASSED|OK|RUN|  *OK)' | head -n 60 | sed 's/^/    | /'
 		fi
-	fi
+	done
 	if [ -f "$out/rmmod.rc" ]; then
 		if [ "$(cat "$out/rmmod.rc")" = 0 ] && [ ! -s "$out/left-mounted" ]; then
 			pass "[$impl] clean unload"
