@@ -22,9 +22,9 @@ clippy:
 
 # `make rustfmt` of the kernel tree does not cover M= directories.
 rustfmt:
-	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs
+	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs
 rustfmtcheck:
-	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs
+	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs
 
 host-test:
 	cargo test --manifest-path rust/Cargo.toml

@@ -94,6 +94,14 @@ pub(crate) fn entry_command(sb: &SuperBlock, entry: &Entry, command: Command) ->
     Ok(())
 }
 
+/// An entry file is unlinked: the caller (the VFS) holds the root locked and
+/// removes the file.
+pub(crate) fn unlink_entry(sb: &SuperBlock, entry: &Entry) {
+    if let Ok(instance) = instance_of(sb) {
+        drop(instance.remove(entry));
+    }
+}
+
 /// A write to `register`: parse, open the interpreter for `F`, create the file,
 /// add the entry.
 pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {

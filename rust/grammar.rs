@@ -348,6 +348,12 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
     if p != count {
         return Err(Invalid);
     }
+    // Newer upstream: with `C` a set-id binary lends its credentials to the
+    // interpreter, which without `F` is opened at exec time, relative to the
+    // exec'ing task's working directory, a directory that task may control.
+    if flags.credentials && !flags.open_file && c.at(interpreter.start) != b'/' {
+        return Err(Invalid);
+    }
 
     Ok(Registration {
         name,

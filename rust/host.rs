@@ -11,6 +11,7 @@ extern crate std;
 pub mod format;
 pub mod grammar;
 pub mod matching;
+pub mod register_text;
 
 #[cfg(test)]
 mod tests;

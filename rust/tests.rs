@@ -6,6 +6,7 @@
 use crate::format::{status_text, write_entry, ByteSink};
 use crate::grammar::*;
 use crate::matching::{matches, Candidate};
+use crate::register_text::check_round_trip;
 use std::string::String;
 use std::vec::Vec;
 
@@ -379,6 +380,7 @@ fn random_registrations_keep_invariants() {
         let mut out = Text(Vec::new());
         write_entry(&mut out, &buf, &reg, false).unwrap();
         assert!(out.0.len() <= crate::format::MAX_ENTRY_TEXT);
+        assert!(check_round_trip(&input, 0xa5));
     }
     assert!(
         accepted > 20_000,
@@ -408,5 +410,50 @@ fn largest_entry_text_fits_a_page() {
             "{}",
             text.len()
         );
+    }
+}
+
+/// Newer upstream (Linux 7.x): `C` lends a set-id binary's credentials to the
+/// interpreter, so without `F` the interpreter must not depend on the exec'ing
+/// task's working directory. The 6.12 C module accepts these.
+#[test]
+fn credentials_without_open_file_need_an_absolute_interpreter() {
+    for rejected in [
+        &b":n:E::e::i:C"[..],
+        b":n:E::e::./i:C",
+        b":n:M::ab::i:PC\n",
+        b":n:E::e::i:OC",
+    ] {
+        assert_eq!(parse(rejected).err(), Some(Invalid), "{rejected:?}");
+    }
+    for accepted in [
+        &b":n:E::e::/i:C"[..],
+        b":n:E::e::i:CF",
+        b":n:E::e::i:FC",
+        b":n:E::e::i:O",
+        b":n:E::e::i:",
+    ] {
+        assert!(parse(accepted).is_ok(), "{accepted:?}");
+    }
+}
+
+/// Written back, accepted strings parse to the same entry, whatever the
+/// delimiter: with `\\` no escape can be written, with `x` or a hex digit the
+/// escapes still read as escapes, NUL and delimiter bytes in the magic are escaped.
+#[test]
+fn register_strings_round_trip() {
+    for input in [
+        &b":qemu-aarch64:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:/usr/bin/qemu-aarch64-static:FPC\n"[..],
+        b"\\n\\E\\\\e\\\\/i\\",
+        b"\\n\\M\\3\\ab\\\\/i\\PO",
+        b"xnxMx1x\\x78\\x00ax\\x0f\\xff\\x01x/ix",
+        b"anaMaa\\x61\\x5ca\\x61\\x61a/ia",
+        b":n:M:+7:\\x3a\\x5c\\x00::/i:\n",
+        b":n:M:0:\\\\z::/i:",
+        b":n:E:ignored:.e:ignored:/i:",
+        b"|a:b|M|255|\\xff||/i:x|F",
+        b"\nn\nE\n\ne\n\n/i\n\n",
+    ] {
+        assert!(check_round_trip(input, 0), "{:?}", std::string::String::from_utf8_lossy(input));
     }
 }

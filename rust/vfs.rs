@@ -94,6 +94,14 @@ static ENTRY_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
     ..zeroed!()
 });
 
+/// The root directory: simple_dir_inode_operations plus unlink(2) of entry files,
+/// which newer upstream allows and 6.12 refuses (`EPERM`).
+static ROOT_IOPS: CTable<b::inode_operations> = CTable::new(b::inode_operations {
+    lookup: Some(b::simple_lookup),
+    unlink: Some(root_unlink),
+    ..zeroed!()
+});
+
 const fn tree_file(
     name: &'static CStr,
     ops: &'static CTable<b::file_operations>,
@@ -694,6 +702,8 @@ unsafe extern "C" fn fill_super(
         to_result(unsafe {
             b::simple_fill_super(sb, b::BINFMTFS_MAGIC as _, (*FILES.get()).as_ptr())
         })?;
+        // SAFETY: simple_fill_super() made the root; nothing can look it up yet.
+        unsafe { (*(*(*sb).s_root).d_inode).i_op = ROOT_IOPS.get() };
         fs::fill_super(sb_ref)?;
         // Our operations mark the superblock as counted by the registry.
         // SAFETY: As above.
@@ -718,6 +728,31 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
             drop(ARef::from_raw(ns));
         }
     }
+}
+
+/// # Safety
+///
+/// Only as `inode_operations.unlink` of the root: called by the VFS with `dir`
+/// locked and `dentry` a positive child of it.
+unsafe extern "C" fn root_unlink(dir: *mut b::inode, dentry: *mut b::dentry) -> kernel::ffi::c_int {
+    // SAFETY: As the VFS promises; entry inodes hold an `Arc<Entry>` in i_private
+    // until eviction, which cannot come before the unlink; the fixed files have NULL.
+    let (sb, private) = unsafe {
+        (
+            SuperBlock::from_raw((*dir).i_sb),
+            (*(*dentry).d_inode).i_private,
+        )
+    };
+    if private.is_null() {
+        return EPERM.to_errno();
+    }
+    // SAFETY: See above.
+    let entry = unsafe { ArcBorrow::<Entry>::from_raw(private.cast()) };
+    // The VFS holds the root locked, as every change of the entry list wants.
+    fs::unlink_entry(sb, &entry);
+    // SAFETY: As the VFS promises; this drops the pin create_entry_file() took,
+    // and the VFS deletes the dentry after we return.
+    unsafe { b::simple_unlink(dir, dentry) }
 }
 
 /// # Safety

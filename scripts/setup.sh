@@ -5,6 +5,7 @@ set -euo pipefail
 
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
+CARGO_FUZZ_VERSION=0.13.2
 
 # What the kernel build, bindgen, the selftests and the guest need. clang/lld/llvm:
 # the debug kernel is built with LLVM=1 (KASAN together with Rust needs clang).
@@ -40,6 +41,11 @@ fi
 if ! bindgen --version 2>/dev/null | grep -qF "$BINDGEN_VERSION"; then
 	log "cargo install bindgen-cli $BINDGEN_VERSION"
 	cargo install --locked --version "=$BINDGEN_VERSION" bindgen-cli
+fi
+
+if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
+	log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+	cargo install --locked --version "=$CARGO_FUZZ_VERSION" cargo-fuzz
 fi
 
 if ! python3 -m pip show virtme-ng 2>/dev/null | grep -qx "Version: $VIRTME_NG_VERSION"; then

@@ -54,6 +54,9 @@ if [ "$cargo_rc" != 0 ] && [ "$host_failed" = 0 ]; then
 	tail -n 40 "$cargo_log" | sed 's/^/    | /'
 fi
 
+# libFuzzer over the register grammar: no panic, no hang, round trips hold.
+check "fuzz: register grammar, 120 s (scripts/fuzz.sh)" scripts/fuzz.sh 120
+
 selftests_log=$work/selftests.log
 scripts/run-selftests.sh rust c 2>&1 | tee "$selftests_log"
 summary=$(grep -E '^selftests: [0-9]+ passed, [0-9]+ failed' "$selftests_log" | tail -n 1)
