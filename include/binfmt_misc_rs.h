@@ -15,6 +15,7 @@
 #include <linux/fs_context.h>
 #include <linux/magic.h>
 #include <linux/namei.h>
+#include <linux/rcupdate.h>
 #include <linux/user_namespace.h>
 
 /* current_user_ns() is a macro over current_cred(). */
@@ -37,6 +38,9 @@ struct dentry *bmrs_lookup_entry(struct dentry *root, const char *name);
 struct file *bmrs_file_clone_open(struct file *file);
 int bmrs_exe_file_deny_write_access(struct file *file);
 void bmrs_exe_file_allow_write_access(struct file *file);
+/* rcu_read_lock()/rcu_read_unlock() are static inlines. */
+void bmrs_rcu_read_lock(void);
+void bmrs_rcu_read_unlock(void);
 /* linux_binprm's execfd flags are bitfields. */
 void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds);
 

@@ -70,6 +70,16 @@ void bmrs_exe_file_allow_write_access(struct file *file)
 	exe_file_allow_write_access(file);
 }
 
+void bmrs_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void bmrs_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
 void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds)
 {
 	bprm->have_execfd = 1;

@@ -6,11 +6,9 @@ use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile};
 use kernel::prelude::*;
 
 pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
-    let instance = registry().nearest(current_user_ns_chain()).ok_or(ENOEXEC)?;
-    if !instance.is_enabled() {
-        return Err(ENOEXEC);
-    }
-    let entry = instance.find(&bprm.candidate()).ok_or(ENOEXEC)?;
+    let entry = registry()
+        .find_handler(current_user_ns_chain(), &bprm.candidate())
+        .ok_or(ENOEXEC)?;
     let flags = entry.flags();
 
     // The interpreter must be able to open the binary after exec.

@@ -22,6 +22,15 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
     registry().mount(sb.user_ns()).map(drop)
 }
 
+/// A superblock that fill_super() completed is being shut down: its entries go,
+/// as upstream's go with their inodes, all at once here so that exec stops seeing
+/// them in one step.
+pub(crate) fn shutdown_super(sb: &SuperBlock) {
+    if let Ok(instance) = instance_of(sb) {
+        drop(instance.take_all());
+    }
+}
+
 /// A superblock of `ns` is gone, and through eviction its entries with it.
 /// `counted` says whether fill_super() got as far as [`fill_super`].
 pub(crate) fn kill_super(ns: NsKey, counted: bool) {
@@ -43,8 +52,9 @@ pub(crate) fn collect_unused() {
     }
 }
 
-/// An entry inode is evicted: by unlink, when the entry has already left the list,
-/// or by unmount, when it leaves the list now.
+/// An entry inode is evicted. Its entry has left the list already: the pin on the
+/// file goes only with removal, unlink or unmount (see [`shutdown_super`]). Should
+/// it be there, it goes now.
 pub(crate) fn evict_entry(sb: &SuperBlock, entry: Arc<Entry>) {
     if let Ok(instance) = instance_of(sb) {
         drop(instance.remove(&entry));
@@ -63,9 +73,11 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
         Command::Enable => instance.set_enabled(true),
         Command::Remove => {
             let root = sb.lock_root();
-            for entry in instance.take_all().iter() {
+            let retired = instance.take_all();
+            for entry in retired.iter().flat_map(|entries| entries.iter()) {
                 root.remove_entry_file(entry);
             }
+            drop(root);
         }
     }
     Ok(())
@@ -86,20 +98,20 @@ pub(crate) fn entry_command(sb: &SuperBlock, entry: &Entry, command: Command) ->
         Command::Remove => {
             let instance = instance_of(sb)?;
             let root = sb.lock_root();
-            if instance.remove(entry).is_some() {
+            if instance.remove(entry)?.is_some() {
                 root.remove_entry_file(entry);
             }
+            drop(root);
         }
     }
     Ok(())
 }
 
-/// An entry file is unlinked: the caller (the VFS) holds the root locked and
-/// removes the file.
-pub(crate) fn unlink_entry(sb: &SuperBlock, entry: &Entry) {
-    if let Ok(instance) = instance_of(sb) {
-        drop(instance.remove(entry));
-    }
+/// An entry file is being unlinked: the caller (the VFS) holds the root locked
+/// and removes the file if this succeeds.
+pub(crate) fn unlink_entry(sb: &SuperBlock, entry: &Entry) -> Result {
+    drop(instance_of(sb)?.remove(entry)?);
+    Ok(())
 }
 
 /// A write to `register`: parse, open the interpreter for `F`, create the file,
@@ -127,8 +139,8 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     let sb = file.super_block();
     let instance = instance_of(sb)?;
     let root = sb.lock_root();
-    instance.reserve_one()?;
-    root.create_entry_file(&entry)?;
-    // Cannot fail after reserve_one() under the root lock.
-    instance.push(entry)
+    let retired = instance.add(entry.clone(), || root.create_entry_file(&entry))?;
+    drop(root);
+    drop(retired);
+    Ok(())
 }

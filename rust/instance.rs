@@ -5,7 +5,7 @@
 
 use crate::grammar::{Flags, Registration};
 use crate::matching::{matches, Candidate};
-use crate::vfs::{kvec_remove, ExecFile, NsKey, UserNamespace};
+use crate::vfs::{ExecFile, NsKey, RcuBox, RcuReadGuard, Retired, Update, UserNamespace};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
@@ -89,20 +89,25 @@ fn cstr_at<'a>(buf: &'a [u8], range: &core::ops::Range<usize>) -> &'a CStr {
         .unwrap_or(kernel::c_str!(""))
 }
 
-/// The handlers of one superblock.
+/// The handlers of one user namespace.
 #[pin_data]
 pub(crate) struct Instance {
     enabled: AtomicBool,
     /// Registration order; exec searches newest first, as upstream's list_add().
+    /// Every change makes a new list: exec reads it under RCU, lock-free.
     #[pin]
-    entries: Mutex<KVec<Arc<Entry>>>,
+    entries: RcuBox<KVec<Arc<Entry>>>,
 }
+
+/// A list of entries the instance no longer publishes; dropping it waits for the
+/// readers that may still see it, so drop it after releasing other locks.
+pub(crate) type RetiredEntries = Option<Retired<KVec<Arc<Entry>>>>;
 
 impl Instance {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             enabled: AtomicBool::new(true),
-            entries <- new_mutex!(KVec::new(), "binfmt_misc_rs::Instance::entries"),
+            entries <- RcuBox::new(),
         })
     }
 
@@ -114,39 +119,74 @@ impl Instance {
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 
-    /// Makes room for one more entry, so that [`Instance::push`] cannot fail. The
-    /// caller holds the root inode lock, which serialises every list change.
-    pub(crate) fn reserve_one(&self) -> Result {
-        Ok(self.entries.lock().reserve(1, GFP_KERNEL_ACCOUNT)?)
+    /// Appends `entry` once `create_file` succeeds; nothing changes if either the
+    /// new list or the file cannot be made. The caller holds the root inode lock.
+    pub(crate) fn add(
+        &self,
+        entry: Arc<Entry>,
+        create_file: impl FnOnce() -> Result,
+    ) -> Result<RetiredEntries> {
+        self.entries.update(|entries| {
+            let entries = entries.map_or(&[][..], |e| e.as_slice());
+            let mut new = KVec::with_capacity(entries.len() + 1, GFP_KERNEL_ACCOUNT)?;
+            for e in entries {
+                new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
+            }
+            new.push(entry, GFP_KERNEL_ACCOUNT)?;
+            let new = KBox::new(new, GFP_KERNEL_ACCOUNT)?;
+            create_file()?;
+            Ok(Update::Replace(Some(new)))
+        })
     }
 
-    /// Appends an entry; see [`Instance::reserve_one`].
-    pub(crate) fn push(&self, entry: Arc<Entry>) -> Result {
-        Ok(self.entries.lock().push(entry, GFP_KERNEL_ACCOUNT)?)
+    /// Takes `entry` out of the list, if it is still there: `Ok(None)` if not.
+    /// Fails only if the shorter list cannot be allocated, changing nothing.
+    pub(crate) fn remove(&self, entry: &Entry) -> Result<RetiredEntries> {
+        self.entries.update(|entries| {
+            let entries = entries.map_or(&[][..], |e| e.as_slice());
+            if !entries.iter().any(|e| core::ptr::eq(&**e, entry)) {
+                return Ok(Update::Keep);
+            }
+            if entries.len() == 1 {
+                return Ok(Update::Replace(None));
+            }
+            let mut new = KVec::with_capacity(entries.len() - 1, GFP_KERNEL_ACCOUNT)?;
+            for e in entries.iter().filter(|e| !core::ptr::eq(&***e, entry)) {
+                new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
+            }
+            Ok(Update::Replace(Some(KBox::new(new, GFP_KERNEL_ACCOUNT)?)))
+        })
     }
 
-    /// Takes `entry` out of the list, if it is still there.
-    pub(crate) fn remove(&self, entry: &Entry) -> Option<Arc<Entry>> {
-        let mut entries = self.entries.lock();
-        let index = entries.iter().position(|e| core::ptr::eq(&**e, entry))?;
-        Some(kvec_remove(&mut entries, index))
+    /// Takes every entry out of the list; cannot fail. The retired list holds them.
+    pub(crate) fn take_all(&self) -> RetiredEntries {
+        self.entries
+            .update(|entries| {
+                Ok(match entries {
+                    Some(_) => Update::Replace(None),
+                    None => Update::Keep,
+                })
+            })
+            .unwrap_or(None)
     }
 
-    /// Takes every entry out of the list.
-    pub(crate) fn take_all(&self) -> KVec<Arc<Entry>> {
-        core::mem::take(&mut *self.entries.lock())
-    }
-
-    /// The newest enabled entry that recognises `candidate`.
-    pub(crate) fn find(&self, candidate: &Candidate<'_>) -> Option<Arc<Entry>> {
-        let entries = self.entries.lock();
-        entries
+    /// The newest enabled entry that recognises `candidate`, if the instance is
+    /// enabled. Runs under RCU: no lock, no sleep.
+    fn find(&self, guard: &RcuReadGuard, candidate: &Candidate<'_>) -> Option<Arc<Entry>> {
+        if !self.is_enabled() {
+            return None;
+        }
+        self.entries
+            .read(guard)?
             .iter()
             .rev()
             .find(|e| e.is_enabled() && e.matches(candidate))
             .cloned()
     }
 }
+
+/// The registry as exec reads it: namespaces and their instances, sorted by key.
+type Index = KVec<(NsKey, Arc<Instance>)>;
 
 /// A user namespace that has mounted binfmt_misc, and its instance.
 struct NsInstance {
@@ -170,6 +210,10 @@ pub(crate) struct Registry {
     /// by unprivileged users: a tree, so a lookup is logarithmic.
     #[pin]
     namespaces: Mutex<RBTree<NsKey, NsInstance>>,
+    /// What exec reads: the namespaces' keys and instances, sorted by key,
+    /// rebuilt under `namespaces` whenever its keys change.
+    #[pin]
+    index: RcuBox<Index>,
     /// The delay before the next collection, grown while namespaces stay in use.
     collect_delay_ms: AtomicU32,
 }
@@ -181,6 +225,7 @@ impl Registry {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             namespaces <- new_mutex!(RBTree::new(), "binfmt_misc_rs::Registry::namespaces"),
+            index <- RcuBox::new(),
             collect_delay_ms: AtomicU32::new(COLLECT_DELAY_MS.0),
         })
     }
@@ -191,10 +236,6 @@ impl Registry {
         let key = ns.key();
         let mut namespaces = self.namespaces.lock();
         if namespaces.get(&key).is_none() {
-            // Exec takes this lock: allocate without it. No other superblock of
-            // `ns` can be filled meanwhile (the VFS creates one per key at a
-            // time), so the node is still missing when the lock is taken again.
-            drop(namespaces);
             let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
             let node = RBTreeNode::new(
                 key,
@@ -205,16 +246,38 @@ impl Registry {
                 },
                 GFP_KERNEL,
             )?;
-            namespaces = self.namespaces.lock();
-            if let Some(unused) = namespaces.insert(node) {
-                // Only if the VFS broke that promise: keep the older instance.
-                namespaces.insert(unused);
+            namespaces.insert(node);
+            // Exec does not take the lock, so waiting for its readers under it is
+            // harmless.
+            if let Err(e) = self.publish_index(&namespaces, |_| true) {
+                drop(namespaces.remove(&key));
+                return Err(e);
             }
         }
         let n = namespaces.get_mut(&key).ok_or(ENOENT)?;
         n.superblocks += 1;
         n.instance.set_enabled(true);
         Ok(n.instance.clone())
+    }
+
+    /// Publishes a new index of the namespaces `keep` accepts.
+    fn publish_index(
+        &self,
+        namespaces: &RBTree<NsKey, NsInstance>,
+        keep: impl Fn(&NsInstance) -> bool,
+    ) -> Result<Option<Retired<Index>>> {
+        self.index.update(|_| {
+            let mut index = KVec::new();
+            // The tree iterates in key order, so the index is sorted.
+            for (key, n) in namespaces.iter().filter(|(_, n)| keep(n)) {
+                index.push((*key, n.instance.clone()), GFP_KERNEL)?;
+            }
+            Ok(Update::Replace(if index.is_empty() {
+                None
+            } else {
+                Some(KBox::new(index, GFP_KERNEL)?)
+            }))
+        })
     }
 
     /// A superblock that [`Registry::mount`] counted is gone.
@@ -235,13 +298,21 @@ impl Registry {
     /// kill_sb(), and exiting tasks drop their credentials last.
     pub(crate) fn collect(&self) -> bool {
         let mut namespaces = self.namespaces.lock();
-        while let Some(key) = namespaces
-            .iter()
-            .find(|(_, n)| n.ns.is_only_reference())
-            .map(|(key, _)| *key)
-        {
-            // Dropping the last reference only schedules the namespace's free.
-            drop(namespaces.remove(&key));
+        let unused = |n: &NsInstance| n.ns.is_only_reference();
+        if namespaces.values().any(unused) {
+            // Out of the index first: once the namespace reference goes, another
+            // namespace may get its address, and with it its key. Without memory
+            // for the new index, the namespaces wait for the next collection.
+            if self.publish_index(&namespaces, |n| !unused(n)).is_ok() {
+                while let Some(key) = namespaces
+                    .iter()
+                    .find(|(_, n)| unused(n))
+                    .map(|(key, _)| *key)
+                {
+                    // Dropping the last reference only schedules the namespace's free.
+                    drop(namespaces.remove(&key));
+                }
+            }
         }
         let pending = namespaces.values().any(|n| n.superblocks == 0);
         pending
@@ -269,16 +340,26 @@ impl Registry {
 
     /// The instance of user namespace `ns`.
     pub(crate) fn by_ns(&self, ns: NsKey) -> Option<Arc<Instance>> {
-        self.namespaces.lock().get(&ns).map(|n| n.instance.clone())
+        let guard = RcuReadGuard::new();
+        let index = self.index.read(&guard)?;
+        let at = index.binary_search_by_key(&ns, |(key, _)| *key).ok()?;
+        Some(index[at].1.clone())
     }
 
-    /// The instance exec uses: that of the nearest user namespace, from `chain`
-    /// (the caller's namespace, then its ancestors), that has one.
-    pub(crate) fn nearest(&self, chain: impl Iterator<Item = NsKey>) -> Option<Arc<Instance>> {
-        let namespaces = self.namespaces.lock();
-        chain
-            .filter_map(|ns| namespaces.get(&ns))
-            .map(|n| n.instance.clone())
-            .next()
+    /// The handler exec uses for `candidate`: the first match in the instance of
+    /// the nearest user namespace, from `chain` (the caller's namespace, then its
+    /// ancestors), that has one. Lock-free, as every exec on the system asks.
+    pub(crate) fn find_handler(
+        &self,
+        chain: impl Iterator<Item = NsKey>,
+        candidate: &Candidate<'_>,
+    ) -> Option<Arc<Entry>> {
+        let guard = RcuReadGuard::new();
+        let index = self.index.read(&guard)?;
+        let instance = chain
+            .filter_map(|ns| index.binary_search_by_key(&ns, |(key, _)| *key).ok())
+            .map(|at| &index[at].1)
+            .next()?;
+        instance.find(&guard, candidate)
     }
 }

@@ -12,16 +12,17 @@ use crate::bindings as b;
 use crate::grammar::{self, Command};
 use crate::instance::{Entry, Registry};
 use crate::{exec, fs};
+use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::error::{from_err_ptr, from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 use kernel::uaccess::UserSlice;
-use kernel::{c_str, ThisModule};
+use kernel::{c_str, new_mutex, ThisModule};
 
 /// A C table the kernel reads and, for lists and refcounts, writes through its own
 /// locks. Rust only writes it before registration.
@@ -573,17 +574,121 @@ impl BinPrm {
     }
 }
 
-/// Removes and returns the element at `index`, keeping the order of the rest;
-/// the 6.12 `KVec` has no `remove` or `pop`. Panics if `index` is out of bounds.
-pub(crate) fn kvec_remove<T>(v: &mut KVec<T>, index: usize) -> T {
-    v.as_mut_slice()[index..].rotate_left(1);
-    let last = v.len() - 1;
-    // SAFETY: `last` is in bounds and initialised; shrinking the length right after
-    // the read hands ownership of that element to us alone.
-    unsafe {
-        let item = ptr::read(v.as_ptr().add(last));
-        v.set_len(last);
-        item
+/// An RCU read-side critical section. What [`RcuBox::read`] returns lives no
+/// longer than the guard; nothing may sleep while one is held.
+pub(crate) struct RcuReadGuard(PhantomData<*mut ()>);
+
+impl RcuReadGuard {
+    pub(crate) fn new() -> Self {
+        // SAFETY: Paired with the unlock in `drop`, on this task: the raw pointer
+        // makes the guard neither `Send` nor `Sync`.
+        unsafe { b::bmrs_rcu_read_lock() };
+        Self(PhantomData)
+    }
+}
+
+impl Drop for RcuReadGuard {
+    fn drop(&mut self) {
+        // SAFETY: Locked in `new`, on this task.
+        unsafe { b::bmrs_rcu_read_unlock() };
+    }
+}
+
+/// An optional boxed `T` that readers use under RCU, without a lock, and that
+/// writers replace whole, one at a time, freeing the old value after every reader
+/// that could see it is done: exec reads the registry and the handler lists this
+/// way, as upstream reads its handler list under RCU.
+#[pin_data(PinnedDrop)]
+pub(crate) struct RcuBox<T> {
+    /// A `KBox<T>` turned raw, or null for none.
+    current: AtomicPtr<T>,
+    /// Serialises writers, which build the new value from the current one.
+    #[pin]
+    writer: Mutex<()>,
+}
+
+// SAFETY: Readers on any task get `&T` (so `T: Sync`); replaced values are dropped
+// on the writer's task (so `T: Send`).
+unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
+
+impl<T> RcuBox<T> {
+    /// An empty box.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            current: AtomicPtr::new(ptr::null_mut()),
+            writer <- new_mutex!(()),
+        })
+    }
+
+    /// The current value, if any.
+    pub(crate) fn read<'a>(&'a self, _guard: &'a RcuReadGuard) -> Option<&'a T> {
+        // SAFETY: A non-null pointer is a live `KBox<T>`: a replaced value is freed
+        // only after a grace period, which cannot end while `_guard` is held.
+        unsafe { self.current.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// Calls `f` with the current value, under the writer lock, and does what it
+    /// says. A replaced value comes back as [`Retired`].
+    pub(crate) fn update(
+        &self,
+        f: impl FnOnce(Option<&T>) -> Result<Update<T>>,
+    ) -> Result<Option<Retired<T>>> {
+        let _writer = self.writer.lock();
+        // SAFETY: Only writers free values, and they hold the lock we hold.
+        let current = unsafe { self.current.load(Ordering::Acquire).as_ref() };
+        let Update::Replace(new) = f(current)? else {
+            return Ok(None);
+        };
+        let new = new.map_or(ptr::null_mut(), KBox::into_raw);
+        // Release: readers see the new value's contents once they see the pointer.
+        let old = self.current.swap(new, Ordering::AcqRel);
+        Ok(NonNull::new(old).map(Retired))
+    }
+}
+
+/// What [`RcuBox::update`] does.
+pub(crate) enum Update<T> {
+    /// Keeps the current value.
+    Keep,
+    /// Publishes a new value, or none.
+    Replace(Option<KBox<T>>),
+}
+
+#[pinned_drop]
+impl<T> PinnedDrop for RcuBox<T> {
+    fn drop(self: Pin<&mut Self>) {
+        let current = self.current.load(Ordering::Acquire);
+        if !current.is_null() {
+            // SAFETY: Whoever drops the box owns it: no reader or writer is left.
+            drop(unsafe { KBox::from_raw(current) });
+        }
+    }
+}
+
+/// A value an [`RcuBox`] no longer publishes. Readable by the writer that replaced
+/// it; dropping it waits for a grace period, so it must be dropped where sleeping
+/// is allowed, preferably after the writer's other locks are released.
+pub(crate) struct Retired<T>(NonNull<T>);
+
+impl<T> core::ops::Deref for Retired<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: The value is freed only when `self` drops.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T> Drop for Retired<T> {
+    fn drop(&mut self) {
+        // SAFETY: Readers that found the old pointer are done after a grace period;
+        // nobody else can find it, so then the box is ours alone.
+        unsafe {
+            b::synchronize_rcu();
+            drop(KBox::from_raw(self.0.as_ptr()));
+        }
     }
 }
 
@@ -722,6 +827,9 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
         let counted = ptr::eq((*sb).s_op, SUPER_OPS.get());
         let ns_key = SuperBlock::from_raw(sb).user_ns().key();
         let ns = (*sb).s_fs_info;
+        if counted {
+            fs::shutdown_super(SuperBlock::from_raw(sb));
+        }
         b::kill_litter_super(sb);
         fs::kill_super(ns_key, counted);
         if let Some(ns) = NonNull::new(ns.cast::<UserNamespace>()) {
@@ -749,7 +857,9 @@ unsafe extern "C" fn root_unlink(dir: *mut b::inode, dentry: *mut b::dentry) -> 
     // SAFETY: See above.
     let entry = unsafe { ArcBorrow::<Entry>::from_raw(private.cast()) };
     // The VFS holds the root locked, as every change of the entry list wants.
-    fs::unlink_entry(sb, &entry);
+    if let Err(e) = fs::unlink_entry(sb, &entry) {
+        return e.to_errno();
+    }
     // SAFETY: As the VFS promises; this drops the pin create_entry_file() took,
     // and the VFS deletes the dentry after we return.
     unsafe { b::simple_unlink(dir, dentry) }

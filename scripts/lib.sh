@@ -27,7 +27,12 @@ ksrc_version() {
 ksrc_dir() { echo "$CACHE_ROOT/src-$(ksrc_version)"; }
 
 # The build directory: keyed by source version and everything that shapes the config.
+# BMRS_KERNEL_DIR overrides it, to test against another build.
 kernel_dir() {
+	if [ -n "${BMRS_KERNEL_DIR:-}" ]; then
+		echo "$BMRS_KERNEL_DIR"
+		return
+	fi
 	local key
 	key=$( {
 		echo "recipe $KERNEL_RECIPE"
@@ -45,5 +50,5 @@ kernel_dir() {
 vng_boot() {
 	local seconds=$1 kdir=$2
 	shift 2
-	timeout "$seconds" vng --run "$kdir" --force-9p --append root=/dev/root "$@"
+	timeout "$seconds" vng --run "$kdir" --force-9p --cpus 2 --append root=/dev/root "$@"
 }
