@@ -636,6 +636,18 @@ static const struct reg_case reg_cases[] = {
 	  MAG("/bin/sh", "", "0", "4142") },
 	{ "xbmtest_t08xMx0xab\\xxx/bin/shx", 0, EINVAL, NULL, NULL },
 	{ "Obmtest_t09OMO0OabOO/bin/shO", 0, EINVAL, NULL, NULL },
+	/* A hex digit as delimiter: the escape takes "aa", the next 'a' ends it. */
+	{ "abmtest_t90aMa0a\\xaaaa/bin/sha", 0, 0, "bmtest_t90",
+	  MAG("/bin/sh", "", "0", "aa") },
+	/* The type letters as delimiters. */
+	{ "Ebmtest_t91EEEEbmtt91EE/bin/shE", 0, 0, "bmtest_t91",
+	  EXT("/bin/sh", "", "bmtt91") },
+	{ "Mbmtest_t92MMM3MabMM/bin/shM", 0, 0, "bmtest_t92",
+	  MAG("/bin/sh", "", "3", "6162") },
+	/* '/' as delimiter: only a relative interpreter, "/bin/sh" ends in flags "sh/". */
+	{ "/bmtest_t93/E//bmtt93//sh/", 0, 0, "bmtest_t93",
+	  EXT("sh", "", "bmtt93") },
+	{ "/bmtest_t94/E//bmtt94///bin/sh/", 0, EINVAL, NULL, NULL },
 	{ "\\bmtest_t10\\M\\0\\ab\\\\/bin/sh\\", 0, 0, "bmtest_t10",
 	  MAG("/bin/sh", "", "0", "6162") },
 
@@ -657,6 +669,9 @@ static const struct reg_case reg_cases[] = {
 	{ ":bmtest_t20:M::\\x41B:a\\xff:/bin/sh:", 0, 0, "bmtest_t20",
 	  MAGM("/bin/sh", "", "0", "4142", "61ff") },
 	{ ":bmtest_t21:M::ab:\\x4g:/bin/sh:", 0, EINVAL, NULL, NULL },
+	/* Two hex digits at most: the third byte is literal. */
+	{ ":bmtest_t95:M::\\x414:\\xff\\xfe:/bin/sh:", 0, 0, "bmtest_t95",
+	  MAGM("/bin/sh", "", "0", "4134", "fffe") },
 
 	/* NUL bytes in the written buffer. */
 	{ NB(":bmtest_t22:M::ab\0cd::/bin/sh:"), 0, "bmtest_t22",
@@ -701,6 +716,7 @@ static const struct reg_case reg_cases[] = {
 	{ ":bmtest_t47:M:0x10:a::/bin/sh:", 0, EINVAL, NULL, NULL },
 	{ ":bmtest_t48:M:+-1:a::/bin/sh:", 0, EINVAL, NULL, NULL },
 	{ ":bmtest_t49:M:1 :a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t96:M:1\n\n:a::/bin/sh:", 0, EINVAL, NULL, NULL },
 	/* E ignores whatever is in the offset and mask fields. */
 	{ ":bmtest_t50:E:-junk+:bmtt50:\\xzz:/bin/sh:", 0, 0, "bmtest_t50",
 	  EXT("/bin/sh", "", "bmtt50") },
