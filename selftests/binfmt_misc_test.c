@@ -569,6 +569,362 @@ TEST_F(bm, register_invalid_einval)
 	EXPECT_FILE(self->status, "enabled\n");
 }
 
+/*
+ * register_table: malformed and edge-case register strings, each with what
+ * the kernel's own fs/binfmt_misc.c (6.12) does with it: the errno of the
+ * write(2), or the full text of the entry file it creates.  The expected
+ * values were recorded from the C module in the test guest.
+ */
+#define R2(s)		s s
+#define R4(s)		R2(R2(s))
+#define R8(s)		R2(R4(s))
+#define R16(s)		R2(R8(s))
+#define R32(s)		R2(R16(s))
+#define R64(s)		R2(R32(s))
+#define R128(s)		R2(R64(s))
+#define R256(s)		R2(R128(s))
+#define R512(s)		R2(R256(s))
+#define R1024(s)	R2(R512(s))
+
+/* "bmtest_" plus 248 characters: a NAME_MAX (255) byte name. */
+#define NAME_255	"bmtest_" R128("n") R64("n") R32("n") R16("n") R8("n")
+/* Interpreter paths that make a register string exactly 1920 and 1921 bytes. */
+#define PATH_1895	"/bin" R1024("/") R512("/") R256("/") R64("/") R32("/") "/sh"
+#define PATH_1896	PATH_1895 "/"
+#define REG_1920	":bmtest_t52:E::bmtt52::" PATH_1895 ":\n"
+#define REG_1921	":bmtest_t53:E::bmtt53::" PATH_1896 ":\n"
+_Static_assert(sizeof(REG_1920) - 1 == MAX_REGISTER_LENGTH, "REG_1920");
+_Static_assert(sizeof(REG_1921) - 1 == MAX_REGISTER_LENGTH + 1, "REG_1921");
+
+/* A string literal and its length, for buffers with NUL bytes in them. */
+#define NB(s)		s, sizeof(s) - 1
+
+/* Entry file texts. */
+#define EXT(interp, flags, ext) \
+	"enabled\ninterpreter " interp "\nflags: " flags "\nextension ." ext "\n"
+#define MAG(interp, flags, off, magic) \
+	"enabled\ninterpreter " interp "\nflags: " flags "\noffset " off \
+	"\nmagic " magic "\n"
+#define MAGM(interp, flags, off, magic, mask) \
+	"enabled\ninterpreter " interp "\nflags: " flags "\noffset " off \
+	"\nmagic " magic "\nmask " mask "\n"
+
+struct reg_case {
+	const char *reg;	/* what is written to register */
+	size_t len;		/* bytes written; 0: strlen(reg) */
+	int err;		/* expected errno; 0: write returns len */
+	const char *name;	/* accepted: the entry's name */
+	const char *want;	/* accepted: the entry file's full text */
+};
+
+static const struct reg_case reg_cases[] = {
+	/* Delimiters: any byte but a flag letter, NUL included. */
+	{ "|bmtest_t01|E||bmtt01||/bin/sh|", 0, 0, "bmtest_t01",
+	  EXT("/bin/sh", "", "bmtt01") },
+	{ "\001bmtest_t02\001E\001\001bmtt02\001\001/bin/sh\001P", 0, 0, "bmtest_t02",
+	  EXT("/bin/sh", "P", "bmtt02") },
+	{ " bmtest_t03 M 0 \\x7fELF  /bin/sh O", 0, 0, "bmtest_t03",
+	  MAG("/bin/sh", "O", "0", "7f454c46") },
+	{ "#bmtest_t04#M#1#ab#\\xff\\xdf#/bin/sh#", 0, 0, "bmtest_t04",
+	  MAGM("/bin/sh", "", "1", "6162", "ffdf") },
+	{ NB("\0bmtest_t05\0E\0\0bmtt05\0\0/bin/sh\0"), 0, "bmtest_t05",
+	  EXT("/bin/sh", "", "bmtt05") },
+	{ "\nbmtest_t06\nE\n\nbmtt06\n\n/bin/sh\nP\n", 0, 0, "bmtest_t06",
+	  EXT("/bin/sh", "P", "bmtt06") },
+	/* Delimiter 'x': scanarg() still reads "\x" as an escape. */
+	{ "xbmtest_t07xMx0x\\x41\\x42xx/bin/shx", 0, 0, "bmtest_t07",
+	  MAG("/bin/sh", "", "0", "4142") },
+	{ "xbmtest_t08xMx0xab\\xxx/bin/shx", 0, EINVAL, NULL, NULL },
+	{ "Obmtest_t09OMO0OabOO/bin/shO", 0, EINVAL, NULL, NULL },
+	/* A hex digit as delimiter: the escape takes "aa", the next 'a' ends it. */
+	{ "abmtest_t90aMa0a\\xaaaa/bin/sha", 0, 0, "bmtest_t90",
+	  MAG("/bin/sh", "", "0", "aa") },
+	/* The type letters as delimiters. */
+	{ "Ebmtest_t91EEEEbmtt91EE/bin/shE", 0, 0, "bmtest_t91",
+	  EXT("/bin/sh", "", "bmtt91") },
+	{ "Mbmtest_t92MMM3MabMM/bin/shM", 0, 0, "bmtest_t92",
+	  MAG("/bin/sh", "", "3", "6162") },
+	/* '/' as delimiter: only a relative interpreter, "/bin/sh" ends in flags "sh/". */
+	{ "/bmtest_t93/E//bmtt93//sh/", 0, 0, "bmtest_t93",
+	  EXT("sh", "", "bmtt93") },
+	{ "/bmtest_t94/E//bmtt94///bin/sh/", 0, EINVAL, NULL, NULL },
+	{ "\\bmtest_t10\\M\\0\\ab\\\\/bin/sh\\", 0, 0, "bmtest_t10",
+	  MAG("/bin/sh", "", "0", "6162") },
+
+	/* \xHH escapes in magic and mask. */
+	{ ":bmtest_t12:M::\\xAB\\xcD\\xEf:\\xFf\\xfF\\x0F:/bin/sh:", 0, 0, "bmtest_t12",
+	  MAGM("/bin/sh", "", "0", "abcdef", "ffff0f") },
+	{ ":bmtest_t13:M::\\X41::/bin/sh:", 0, 0, "bmtest_t13",
+	  MAG("/bin/sh", "", "0", "5c583431") },
+	{ ":bmtest_t14:M::\\\\x41::/bin/sh:", 0, 0, "bmtest_t14",
+	  MAG("/bin/sh", "", "0", "5c5c783431") },
+	{ ":bmtest_t15:M::ab\\x::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t16:M::\\x00\\x00:\\x00\\xff:/bin/sh:", 0, 0, "bmtest_t16",
+	  MAGM("/bin/sh", "", "0", "0000", "00ff") },
+	{ ":bmtest_t17:E::\\x00::/bin/sh:", 0, 0, "bmtest_t17",
+	  EXT("/bin/sh", "", "\\x00") },
+	{ ":bmtest_t18:M::ab\\::/bin/sh:", 0, 0, "bmtest_t18",
+	  MAG("/bin/sh", "", "0", "61625c") },
+	{ ":bmtest_t19:M::ab:\\xff\\xff\\xff:/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t20:M::\\x41B:a\\xff:/bin/sh:", 0, 0, "bmtest_t20",
+	  MAGM("/bin/sh", "", "0", "4142", "61ff") },
+	{ ":bmtest_t21:M::ab:\\x4g:/bin/sh:", 0, EINVAL, NULL, NULL },
+	/* Two hex digits at most: the third byte is literal. */
+	{ ":bmtest_t95:M::\\x414:\\xff\\xfe:/bin/sh:", 0, 0, "bmtest_t95",
+	  MAGM("/bin/sh", "", "0", "4134", "fffe") },
+
+	/* NUL bytes in the written buffer. */
+	{ NB(":bmtest_t22:M::ab\0cd::/bin/sh:"), 0, "bmtest_t22",
+	  MAG("/bin/sh", "", "0", "6162") },
+	{ NB(":bmtest_t23:M::ab:\0zzz:/bin/sh:"), 0, "bmtest_t23",
+	  MAG("/bin/sh", "", "0", "6162") },
+	{ NB(":bmtest_t24:M::ab:\\xff\\xff\0zz:/bin/sh:"), 0, "bmtest_t24",
+	  MAGM("/bin/sh", "", "0", "6162", "ffff") },
+	{ NB(":bmtest_t25:M::\0ab::/bin/sh:"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t26\0x:E::bmtt26::/bin/sh:"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t27:E::bmtt27::/bin/sh\0x:"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t28:E::bmtt28::/bin/sh:\0"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t29:E:\0:bmtt29::/bin/sh:"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t31:E::bmtt31:\0:/bin/sh:"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t32:E::bmtt32::/bin/sh:\n\0"), EINVAL, NULL, NULL },
+	{ NB(":bmtest_t33:M:1\0:ab::/bin/sh:"), EINVAL, NULL, NULL },
+	/* Only the first len bytes count. */
+	{ ":bmtest_t30:E::bmtt30::/bin/sh:JUNK",
+	  sizeof(":bmtest_t30:E::bmtt30::/bin/sh:") - 1, 0, "bmtest_t30",
+	  EXT("/bin/sh", "", "bmtt30") },
+
+	/* Types. */
+	{ ":bmtest_t34:::bmtt34::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t35: E::bmtt35::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t36:Mx:0:ab::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t37:m::ab::/bin/sh:", 0, EINVAL, NULL, NULL },
+
+	/* Offsets (kstrtoint(), base 10). */
+	{ ":bmtest_t38:M:+5:ab::/bin/sh:", 0, 0, "bmtest_t38",
+	  MAG("/bin/sh", "", "5", "6162") },
+	{ ":bmtest_t39:M:5\n:ab::/bin/sh:", 0, 0, "bmtest_t39",
+	  MAG("/bin/sh", "", "5", "6162") },
+	{ ":bmtest_t40:M:0000000000000000000007:ab::/bin/sh:", 0, 0, "bmtest_t40",
+	  MAG("/bin/sh", "", "7", "6162") },
+	{ ":bmtest_t41:M:255:a::/bin/sh:", 0, 0, "bmtest_t41",
+	  MAG("/bin/sh", "", "255", "61") },
+	{ ":bmtest_t42:M:256:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t43:M:2147483647:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t44:M:2147483648:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t45:M:-2147483648:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t46:M:+:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t47:M:0x10:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t48:M:+-1:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t49:M:1 :a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t96:M:1\n\n:a::/bin/sh:", 0, EINVAL, NULL, NULL },
+	/* E ignores whatever is in the offset and mask fields. */
+	{ ":bmtest_t50:E:-junk+:bmtt50:\\xzz:/bin/sh:", 0, 0, "bmtest_t50",
+	  EXT("/bin/sh", "", "bmtt50") },
+
+	/* Magic and mask sizes against BINPRM_BUF_SIZE. */
+	{ ":bmtest_t51:M:0:" R256("\\xff") "::/bin/sh:", 0, 0, "bmtest_t51",
+	  MAG("/bin/sh", "", "0", R256("ff")) },
+	{ ":bmtest_t54:M:0:" R256("\\x41") "\\x41::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t55:M::" R256("a") ":" R256("b") ":/bin/sh:", 0, 0, "bmtest_t55",
+	  MAGM("/bin/sh", "", "0", R256("61"), R256("62")) },
+	{ ":bmtest_t56:M:200:" R32("A") R16("A") R8("A") ":"
+	  R32("\\xF0") R16("\\xF0") R8("\\xF0") ":/bin/sh:", 0, 0, "bmtest_t56",
+	  MAGM("/bin/sh", "", "200", R32("41") R16("41") R8("41"),
+	       R32("f0") R16("f0") R8("f0")) },
+	{ ":bmtest_t57:M:201:" R32("A") R16("A") R8("A") ":"
+	  R32("\\xF0") R16("\\xF0") R8("\\xF0") ":/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t58:M:1:" R256("a") "::/bin/sh:", 0, EINVAL, NULL, NULL },
+
+	/* MAX_REGISTER_LENGTH and the 11-byte minimum. */
+	{ REG_1920, 0, 0, "bmtest_t52", EXT(PATH_1895, "", "bmtt52") },
+	{ REG_1921, 0, EINVAL, NULL, NULL },
+	{ ":a:E::b::c", 0, EINVAL, NULL, NULL },
+	/* The only name here not starting with bmtest_: 11 bytes leave one byte. */
+	{ ":a:E::b::c:", 0, 0, "a", EXT("c", "", "b") },
+
+	/* Names. */
+	{ ":" NAME_255 ":E::bmtt59::/bin/sh:", 0, 0, NAME_255,
+	  EXT("/bin/sh", "", "bmtt59") },
+	{ ":" NAME_255 "n:E::bmtt60::/bin/sh:", 0, ENAMETOOLONG, NULL, NULL },
+	{ ":bmtest_...:E::bmtt61::/bin/sh:", 0, 0, "bmtest_...",
+	  EXT("/bin/sh", "", "bmtt61") },
+	{ ":bmtest_t62 a\nb:E::bmtt62::/bin/sh:", 0, 0, "bmtest_t62 a\nb",
+	  EXT("/bin/sh", "", "bmtt62") },
+	{ ":bmtest_t63/:E::bmtt63::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ "#..#E##bmtt64##/bin/sh#", 0, EINVAL, NULL, NULL },
+	{ "#.#M##ab##/bin/sh#", 0, EINVAL, NULL, NULL },
+	{ "|/|E||bmtt66||/bin/sh|", 0, EINVAL, NULL, NULL },
+	{ "||E||bmtt67||/bin/sh|", 0, EINVAL, NULL, NULL },
+	{ ":status:E::bmtt68::/bin/sh:", 0, EEXIST, NULL, NULL },
+
+	/* Extensions (never unescaped). */
+	{ ":bmtest_t69:E::/bmtt69::/bin/sh:", 0, EINVAL, NULL, NULL },
+	{ "|bmtest_t70|E||||/bin/sh|", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t71:E::.bmt.t71::/bin/sh:", 0, 0, "bmtest_t71",
+	  EXT("/bin/sh", "", ".bmt.t71") },
+
+	/* Interpreters. */
+	{ ":bmtest_t72:E::bmtt72:::P", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t73:E::bmtt73::/bin/sh -x:", 0, 0, "bmtest_t73",
+	  EXT("/bin/sh -x", "", "bmtt73") },
+	{ ":bmtest_t74:M::ab::sh:P", 0, 0, "bmtest_t74",
+	  MAG("sh", "P", "0", "6162") },
+
+	/* Flags, printed once each in P, O, C, F order. */
+	{ ":bmtest_t75:E::bmtt75::/bin/sh:O", 0, 0, "bmtest_t75",
+	  EXT("/bin/sh", "O", "bmtt75") },
+	{ ":bmtest_t76:E::bmtt76::/bin/sh:F", 0, 0, "bmtest_t76",
+	  EXT("/bin/sh", "F", "bmtt76") },
+	{ ":bmtest_t77:E::bmtt77::/bin/sh:CO", 0, 0, "bmtest_t77",
+	  EXT("/bin/sh", "OC", "bmtt77") },
+	{ ":bmtest_t78:E::bmtt78::/bin/sh:PP", 0, 0, "bmtest_t78",
+	  EXT("/bin/sh", "P", "bmtt78") },
+	{ ":bmtest_t79:E::bmtt79::/bin/sh:CCFFOOPP", 0, 0, "bmtest_t79",
+	  EXT("/bin/sh", "POCF", "bmtt79") },
+	{ ":bmtest_t80:M::ab::/bin/sh:POCF\n", 0, 0, "bmtest_t80",
+	  MAG("/bin/sh", "POCF", "0", "6162") },
+	{ ":bmtest_t81:E::bmtt81::/bin/sh:CF", 0, 0, "bmtest_t81",
+	  EXT("/bin/sh", "OCF", "bmtt81") },
+	{ ":bmtest_t82:E::bmtt82::/bin/sh:\n", 0, 0, "bmtest_t82",
+	  EXT("/bin/sh", "", "bmtt82") },
+	{ ":bmtest_t83:E::bmtt83::/bin/sh:P\r\n", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t84:E::bmtt84::/bin/sh:P ", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t85:E::bmtt85::/bin/sh:\t", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t86:E::bmtt86::/bin/sh:Fx", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t87:E::bmtt87::/bin/sh:p", 0, EINVAL, NULL, NULL },
+	{ ":bmtest_t88:E::bmtt88::/bin/sh:P\nP", 0, EINVAL, NULL, NULL },
+	/* F opens the interpreter now: a directory is no executable. */
+	{ ":bmtest_t89:E::bmtt89::/:F", 0, EACCES, NULL, NULL },
+};
+
+#define MAX_NAMES	64
+
+struct name_list {
+	int n;
+	char name[MAX_NAMES][NAME_MAX + 1];
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The sorted names in dir; returns 0 or -errno (-ENOSPC if too many). */
+static int list_names(const char *dir, struct name_list *l)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	l->n = 0;
+	while ((de = readdir(d))) {
+		if (l->n == MAX_NAMES) {
+			closedir(d);
+			return -ENOSPC;
+		}
+		snprintf(l->name[l->n++], NAME_MAX + 1, "%s", de->d_name);
+	}
+	closedir(d);
+	qsort(l->name, l->n, sizeof(l->name[0]), cmp_name);
+	return 0;
+}
+
+static bool in_list(const struct name_list *l, const char *name)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->name[i], name))
+			return true;
+	return false;
+}
+
+/* buf as a C string literal (truncated to fit out), for the logs. */
+static const char *c_escape(const char *buf, size_t len, char *out, size_t size)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 8 < size; i++) {
+		unsigned char c = buf[i];
+
+		if (c == '\n')
+			o += snprintf(out + o, size - o, "\\n");
+		else if (c == '\\' || c == '"')
+			o += snprintf(out + o, size - o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += snprintf(out + o, size - o, "\\%03o", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+TEST_F(bm, register_table)
+{
+	struct name_list *before, *after;
+	char path[PATH_MAX], buf[8192], shown[512];
+	size_t i, len;
+	ssize_t r, n;
+	int j, added;
+
+	before = malloc(sizeof(*before));
+	after = malloc(sizeof(*after));
+	ASSERT_NE(NULL, before);
+	ASSERT_NE(NULL, after);
+
+	for (i = 0; i < sizeof(reg_cases) / sizeof(reg_cases[0]); i++) {
+		const struct reg_case *c = &reg_cases[i];
+
+		len = c->len ? c->len : strlen(c->reg);
+		c_escape(c->reg, len, shown, sizeof(shown));
+		ASSERT_EQ(0, list_names(self->mnt, before));
+		r = write_buf(self->reg, c->reg, len);
+		ASSERT_EQ(0, list_names(self->mnt, after));
+		added = after->n - before->n;
+
+		if (c->err) {
+			EXPECT_EQ(-c->err, r)
+				TH_LOG("row %zu \"%s\": expected %s, got %s", i, shown,
+				       strerror(c->err), r < 0 ? strerror(-r) : "success");
+			EXPECT_EQ(0, added)
+				TH_LOG("row %zu \"%s\": rejected, yet %d new files",
+				       i, shown, added);
+		} else {
+			EXPECT_EQ((ssize_t)len, r)
+				TH_LOG("row %zu \"%s\": %s", i, shown,
+				       r < 0 ? strerror(-r) : "short write");
+			EXPECT_EQ(1, added)
+				TH_LOG("row %zu \"%s\": %d new files", i, shown, added);
+			ASSERT_NE(NULL, pjoin(path, self->mnt, c->name));
+			n = read_file(path, buf, sizeof(buf));
+			EXPECT_LE(0, n)
+				TH_LOG("row %zu \"%s\": reading the entry: %s", i, shown,
+				       strerror(-n));
+			if (n >= 0) {
+				EXPECT_STREQ(c->want, buf)
+					TH_LOG("row %zu \"%s\"", i, shown);
+			}
+		}
+
+		/* Remove whatever the row added, expected or not. */
+		for (j = 0; j < after->n; j++) {
+			if (in_list(before, after->name[j]))
+				continue;
+			if (pjoin(path, self->mnt, after->name[j])) {
+				EXPECT_EQ(2, write_str(path, "-1"))
+					TH_LOG("removing '%s'", after->name[j]);
+			}
+		}
+	}
+	EXPECT_EQ(0, list_names(self->mnt, after));
+	EXPECT_EQ(before->n, after->n);
+	EXPECT_FILE(self->status, "enabled\n");
+	free(before);
+	free(after);
+}
+
 TEST_F(bm, command_parsing)
 {
 	static const char *const bad[] = {
