@@ -26,9 +26,11 @@ for cpu in $cpus; do
 	EOF
 	# A fake foreign binary: qemu's magic for the CPU, the first 20 bytes of an
 	# ELF header of that machine, and nothing else.
-	IFS=: read -r _ _ _ _ magic _ <"$qconf/qemu-$cpu.conf"
+	IFS=: read -r _ _ _ _ magic mask _ <"$qconf/qemu-$cpu.conf"
 	printf '%b' "$magic" >"$dir/hello-$cpu"
 	chmod 755 "$dir/qemu-$cpu" "$dir/hello-$cpu"
+	# What qemu-binfmt-conf.sh --persistent yes --preserve-argv0 yes writes.
+	echo ":qemu-$cpu:M::$magic:$mask:$dir/qemu-$cpu:FP" >>"$dir/register-strings"
 done
 # Shells and execvp() run a file that exec refused through /bin/sh themselves:
 # the demo calls execve() directly, through Python's os.execv().
@@ -38,15 +40,12 @@ echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu'
 # shellcheck disable=SC2016 # the script expands its own arguments
 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	unshare --user --map-root-user --mount sh -eu -c '
-	dir=$1 qconf=$2 exec_direct=$3 cpus=$4
+	dir=$1 exec_direct=$2
 	mount -t binfmt_misc binfmt_misc "$dir/mnt"
-	for cpu in $cpus; do
-		IFS=: read -r _ _ _ _ magic mask _ <"$qconf/qemu-$cpu.conf"
-		# What qemu-binfmt-conf.sh --persistent yes --preserve-argv0 yes writes.
-		reg=":qemu-$cpu:M::$magic:$mask:$dir/qemu-$cpu:FP"
-		[ "$cpu" = aarch64 ] && echo "register: $reg"
+	while IFS= read -r reg; do
+		case $reg in :qemu-aarch64:*) echo "register: $reg" ;; esac
 		printf "%s\n" "$reg" >"$dir/mnt/register"
-	done
+	done <"$dir/register-strings"
 	echo "entries: $(ls "$dir/mnt" | tr "\n" " ")"
 	echo "--- $dir/mnt/qemu-aarch64:"
 	cat "$dir/mnt/qemu-aarch64"
@@ -57,7 +56,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups \
 	done
 	echo -1 >"$dir/mnt/status"
 	umount "$dir/mnt"
-' sh "$dir" "$qconf" "$exec_direct" "$cpus"
+' sh "$dir" "$exec_direct"
 
 echo "== back in the initial namespace (uid 0), the host's instance is unchanged:"
 mount -t binfmt_misc binfmt_misc "$dir/host"
