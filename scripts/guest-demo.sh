@@ -22,7 +22,7 @@ for cpu in $cpus; do
 		#!/bin/sh
 		prog=$1 argv0=$2
 		shift 2
-		echo "  [stand-in ${0##*/}] would emulate $prog, argv[0] $argv0, args: $*"
+		echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
 	EOF
 	# A fake foreign binary: qemu's magic for the CPU, the first 20 bytes of an
 	# ELF header of that machine, and nothing else.
@@ -33,8 +33,8 @@ for cpu in $cpus; do
 	echo ":qemu-$cpu:M::$magic:$mask:$dir/qemu-$cpu:FP" >>"$dir/register-strings"
 done
 # Shells and execvp() run a file that exec refused through /bin/sh themselves:
-# the demo calls execve() directly, through Python's os.execv().
-exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[1:])'
+# the demo calls execve() directly, through Python's os.execv(): PATH ARGV0 ARG...
+exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[2:])'
 
 echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu's handlers"
 # shellcheck disable=SC2016 # the script expands its own arguments
@@ -51,7 +51,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups \
 	cat "$dir/mnt/qemu-aarch64"
 	echo "---"
 	for cpu in aarch64 riscv64; do
-		echo "\$ execve $dir/hello-$cpu, argv: hello-$cpu one two"
+		echo "\$ execve $dir/hello-$cpu [argv: hello-$cpu one two]"
 		/usr/bin/python3 -c "$exec_direct" "$dir/hello-$cpu" "hello-$cpu" one two
 	done
 	echo -1 >"$dir/mnt/status"
@@ -62,8 +62,8 @@ echo "== back in the initial namespace (uid 0), the host's instance is unchanged
 mount -t binfmt_misc binfmt_misc "$dir/host"
 entries=("$dir/host"/*)
 echo "entries: ${entries[*]##*/}"
-echo "\$ execve $dir/hello-aarch64"
-/usr/bin/python3 -c "$exec_direct" "$dir/hello-aarch64" 2>&1 | tail -n 1 || true
+echo "\$ execve $dir/hello-aarch64 [argv: hello-aarch64]"
+/usr/bin/python3 -c "$exec_direct" "$dir/hello-aarch64" hello-aarch64 2>&1 | tail -n 1 || true
 umount "$dir/host"
 rmmod binfmt_misc_rs
 echo "== unloaded"
