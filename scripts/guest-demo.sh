@@ -1,39 +1,69 @@
 #!/bin/bash
 # Runs inside the demo guest: loads binfmt_misc_rs, then, as an unprivileged user
-# in a user namespace of its own, mounts binfmt_misc, registers a handler and runs
-# a file through it.
+# in a user namespace of its own, mounts binfmt_misc, registers qemu's handlers
+# with the very strings qemu-binfmt-conf.sh writes (taken from Debian's
+# qemu-user-binfmt files, unpacked in QEMU_BINFMT_DIR by scripts/setup.sh), and
+# runs a fake aarch64 ELF through a stand-in for qemu-aarch64.
+#   guest-demo.sh MODULE_KO QEMU_BINFMT_DIR
 set -eu
-module_ko=$1
+module_ko=$1 qconf=$2/usr/lib/binfmt.d
 
 insmod "$module_ko"
 echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
 
 dir=$(mktemp -d /tmp/bmrs-demo.XXXXXX)
 chmod 755 "$dir"
-mkdir -m 777 "$dir/mnt"
-# No #! line: only a binfmt_misc handler can make this file run. Shells and
-# execvp() run such a file with /bin/sh themselves when exec fails, so the demo
-# calls execve() directly, through Python's os.execv().
-exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[1:])'
-printf 'echo "hello from $0, run by /bin/sh: uid $(id -u) here, $(awk "{print \$2}" /proc/self/uid_map) outside"\n' >"$dir/hello.demo"
-chmod 755 "$dir/hello.demo"
+mkdir -m 777 "$dir/mnt" "$dir/host"
+cpus="aarch64 arm riscv64"
+for cpu in $cpus; do
+	# The stand-in for qemu-$cpu says what it was asked to run. With qemu's P
+	# flag the kernel passes it the binary's path, its argv[0], then its args.
+	cat >"$dir/qemu-$cpu" <<-'EOF'
+		#!/bin/sh
+		prog=$1 argv0=$2
+		shift 2
+		echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
+	EOF
+	# A fake foreign binary: qemu's magic for the CPU, the first 20 bytes of an
+	# ELF header of that machine, and nothing else.
+	IFS=: read -r _ _ _ _ magic mask _ <"$qconf/qemu-$cpu.conf"
+	printf '%b' "$magic" >"$dir/hello-$cpu"
+	chmod 755 "$dir/qemu-$cpu" "$dir/hello-$cpu"
+	# What qemu-binfmt-conf.sh --persistent yes --preserve-argv0 yes writes.
+	echo ":qemu-$cpu:M::$magic:$mask:$dir/qemu-$cpu:FP" >>"$dir/register-strings"
+done
+# Shells and execvp() run a file that exec refused through /bin/sh themselves:
+# the demo calls execve() directly, through Python's os.execv(): PATH ARGV0 ARG...
+exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[2:])'
 
-echo "== as uid 65534 in a new user namespace: mount, register, exec"
+echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu's handlers"
+# shellcheck disable=SC2016 # the script expands its own arguments
 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	unshare --user --map-root-user --mount sh -eu -c '
-	dir=$1
+	dir=$1 exec_direct=$2
 	mount -t binfmt_misc binfmt_misc "$dir/mnt"
-	echo "status: $(cat "$dir/mnt/status")"
-	echo ":demo:E::demo::/bin/sh:" >"$dir/mnt/register"
-	echo "--- $dir/mnt/demo:"
-	cat "$dir/mnt/demo"
+	while IFS= read -r reg; do
+		case $reg in :qemu-aarch64:*) echo "register: $reg" ;; esac
+		printf "%s\n" "$reg" >"$dir/mnt/register"
+	done <"$dir/register-strings"
+	echo "entries: $(ls "$dir/mnt" | tr "\n" " ")"
+	echo "--- $dir/mnt/qemu-aarch64:"
+	cat "$dir/mnt/qemu-aarch64"
 	echo "---"
-	/usr/bin/python3 -c "$2" "$dir/hello.demo"
-	echo -1 >"$dir/mnt/demo"
+	for cpu in aarch64 riscv64; do
+		echo "\$ execve $dir/hello-$cpu [argv: hello-$cpu one two]"
+		/usr/bin/python3 -c "$exec_direct" "$dir/hello-$cpu" "hello-$cpu" one two
+	done
+	echo -1 >"$dir/mnt/status"
 	umount "$dir/mnt"
 ' sh "$dir" "$exec_direct"
 
-echo "== back in the initial namespace, the handler is not there:"
-/usr/bin/python3 -c "$exec_direct" "$dir/hello.demo" 2>&1 | tail -n 1 || true
+echo "== back in the initial namespace (uid 0), the host's instance is unchanged:"
+mount -t binfmt_misc binfmt_misc "$dir/host"
+entries=("$dir/host"/*)
+echo "entries: ${entries[*]##*/}"
+echo "\$ execve $dir/hello-aarch64 [argv: hello-aarch64]"
+/usr/bin/python3 -c "$exec_direct" "$dir/hello-aarch64" hello-aarch64 2>&1 | tail -n 1 || true
+umount "$dir/host"
 rmmod binfmt_misc_rs
 echo "== unloaded"

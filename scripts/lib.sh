@@ -42,6 +42,12 @@ kernel_dir() {
 	echo "$CACHE_ROOT/kernel-$(ksrc_version)-$key"
 }
 
+# Debian's qemu-user-binfmt package, downloaded and unpacked (never installed) by
+# scripts/setup.sh: its usr/lib/binfmt.d/qemu-*.conf hold the register strings
+# qemu's scripts/qemu-binfmt-conf.sh generates, which the selftests and the demo
+# register unchanged but for the interpreter.
+qemu_binfmt_dir() { echo "$CACHE_ROOT/qemu-user-binfmt"; }
+
 # Boots the test kernel with virtme-ng, the host's root shared over 9p, and ends
 # it after SECONDS whatever it is doing:
 #   vng_boot SECONDS KERNEL_DIR [VNG_ARGS...]   (e.g. --disable-kvm --exec CMD)

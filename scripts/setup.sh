@@ -2,6 +2,8 @@
 # Install everything the build, the demo and the tests need. Idempotent: every step
 # checks first, so a second run on a set-up machine does no work. Runs as root.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BINDGEN_VERSION=0.73.2
 VIRTME_NG_VERSION=1.42
@@ -10,16 +12,31 @@ CARGO_FUZZ_VERSION=0.13.2
 # What the kernel build, bindgen, the selftests and the guest need. clang/lld/llvm:
 # the debug kernel is built with LLVM=1 (KASAN together with Rust needs clang).
 # udev: without it virtme-ng-init loses the guest command's exit status.
+# binfmt-support: its update-binfmts is one of the tools selftests/tools_test.sh
+# drives in the guest (see below for how it is kept off this machine's kernel).
 APT_PACKAGES=(
 	linux-source-6.12
 	build-essential bc bison flex cpio kmod xz-utils zstd
 	libelf-dev libssl-dev libcap-dev
 	clang lld llvm libclang-dev
 	qemu-system-x86 busybox-static udev
-	python3-pip
+	python3-pip binfmt-support
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+
+# binfmt-support's postinst runs "update-binfmts --import", which registers every
+# format in /usr/share/binfmts (python3.11, jar, ... on these machines) with THIS
+# machine's kernel, mounting binfmt_misc to do so. While it installs, update-binfmts
+# is diverted away: the postinst finds no command and does nothing (it ignores the
+# failure, and so does its init script, which needs the command too).
+ub=/usr/sbin/update-binfmts
+ub_held=/usr/sbin/update-binfmts.setup-held
+release_update_binfmts() {
+	if dpkg-divert --list "$ub" | grep -qF "$ub_held"; then
+		dpkg-divert --quiet --local --rename --divert "$ub_held" --remove "$ub"
+	fi
+}
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,7 +47,28 @@ if ((${#missing[@]})); then
 	log "apt-get install ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
+	if [[ " ${missing[*]} " == *" binfmt-support "* ]]; then
+		trap release_update_binfmts EXIT
+		dpkg-divert --quiet --local --rename --divert "$ub_held" --add "$ub"
+	fi
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	release_update_binfmts
+	trap - EXIT
+fi
+
+# qemu's register strings, from Debian's package of them: downloaded and unpacked,
+# never installed (its postinst would register them with this machine's kernel).
+qdir=$(qemu_binfmt_dir)
+if [ ! -f "$qdir/usr/lib/binfmt.d/qemu-aarch64.conf" ]; then
+	log "apt-get download qemu-user-binfmt (unpacked into $qdir)"
+	dl=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-setup.XXXXXX")
+	(cd "$dl" && { apt-get download -q qemu-user-binfmt 2>/dev/null ||
+		{ apt-get update -q && apt-get download -q qemu-user-binfmt; }; })
+	rm -rf "$qdir.new"
+	mkdir -p "$qdir.new"
+	dpkg-deb -x "$dl"/qemu-user-binfmt_*.deb "$qdir.new"
+	rm -rf "$qdir" "$dl"
+	mv "$qdir.new" "$qdir"
 fi
 
 if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
