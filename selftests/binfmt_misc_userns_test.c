@@ -80,7 +80,7 @@ static void child_sandbox(uid_t id, int flags)
 	char map[64];
 
 	child_drop_to(id);
-	if (unshare(CLONE_NEWUSER | flags))
+	if (unshare_userns_retrying(flags))
 		CHILD_FAIL("unshare as %u: %s", (unsigned int)id, strerror(errno));
 	if (write_str("/proc/self/setgroups", "deny") < 0)
 		CHILD_FAIL("setgroups deny: %s", strerror(errno));
@@ -223,6 +223,7 @@ static int headroom_as(uid_t id, int most)
 		const char *step;
 
 		child_drop_to(id);
+		userns_probing = true;
 		for (n = 0; n < most; n++)
 			if (enter_userns(false, 0, &step))
 				break;

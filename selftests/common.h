@@ -293,6 +293,28 @@ static void remove_tree(const char *dir)
 }
 
 /*
+ * unshare(CLONE_NEWUSER | flags), retried for up to 5 s on ENOSPC: tests that
+ * probe the max_user_namespaces headroom make namespaces that the kernel frees
+ * from a work item, so right after a probe the count may still include them (on
+ * SMP guests especially). A failed unshare changes nothing.
+ */
+static bool userns_probing;	/* set by a probe that wants ENOSPC at once */
+
+static int unshare_userns_retrying(int flags)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (!unshare(CLONE_NEWUSER | flags))
+			return 0;
+		if (errno != ENOSPC || userns_probing)
+			return -1;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/*
  * In a forked child: optionally drop to nobody, then unshare a user
  * namespace (plus `flags`) mapping root to the current uid/gid, and make
  * all mounts private if a mount namespace was unshared.  Returns 0, or
@@ -322,7 +344,7 @@ static int enter_userns(bool drop_privs, int flags, const char **step)
 	uid = geteuid();
 	gid = getegid();
 	*step = "unshare";
-	if (unshare(CLONE_NEWUSER | flags))
+	if (unshare_userns_retrying(flags))
 		return -errno;
 	*step = "write /proc/self/setgroups";
 	if (write_str("/proc/self/setgroups", "deny") < 0)
@@ -356,7 +378,7 @@ static int enter_userns(bool drop_privs, int flags, const char **step)
 } while (0)
 
 /* Enter a user namespace or exit; unavailable userns -> exit KSFT_SKIP. */
-static void child_enter_userns(bool drop_privs, int flags)
+static inline void child_enter_userns(bool drop_privs, int flags)
 {
 	const char *step = "";
 	int ret = enter_userns(drop_privs, flags, &step);
