@@ -9,6 +9,12 @@ KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 KERNEL_RECIPE=1
 # Every test run uses the debug flavour; see README.md for the measured cost.
 KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/debug.config")
+# BMRS_SMP=1: a two-CPU guest; see qemu/smp.config for why it is not the default.
+GUEST_CPUS=()
+if [ -n "${BMRS_SMP:-}" ]; then
+	KERNEL_FRAGMENTS+=("$REPO/qemu/smp.config")
+	GUEST_CPUS=(--cpus 2)
+fi
 KERNEL_MAKE_FLAGS=(LLVM=1)
 
 # Cargo, bindgen and vng live outside Debian's default PATH.
@@ -56,5 +62,5 @@ qemu_binfmt_dir() { echo "$CACHE_ROOT/qemu-user-binfmt"; }
 vng_boot() {
 	local seconds=$1 kdir=$2
 	shift 2
-	timeout "$seconds" vng --run "$kdir" --force-9p --cpus 2 --append root=/dev/root "$@"
+	timeout "$seconds" vng --run "$kdir" --force-9p "${GUEST_CPUS[@]}" --append root=/dev/root "$@"
 }

@@ -255,37 +255,6 @@ static char *prog_path(char *out, const char *name)
 	return out;
 }
 
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-	int in, out, ret = 0;
-	char buf[65536];
-	ssize_t n;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		ret = -errno;
-		close(in);
-		return ret;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write(out, buf, n) != n) {
-			ret = -EIO;
-			break;
-		}
-	}
-	if (n < 0)
-		ret = -errno;
-	if (!ret && fchmod(out, mode))
-		ret = -errno;
-	close(in);
-	if (close(out) && !ret)
-		ret = -errno;
-	return ret;
-}
-
 /* Copies progs/probe to <dir>/name (0755); path receives its path. */
 #define COPY_PROBE(path, dir, name) do { \
 	char _src[PATH_MAX]; \

@@ -173,36 +173,6 @@ static const char *tagged(char *buf, size_t size, const char *tag, const char *p
 	ASSERT_EQ(0, chmod(path, 0777)); \
 } while (0)
 
-/* Copies src to dst with the given mode. */
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-	int in, out, ret = 0;
-	char buf[65536];
-	ssize_t n;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		ret = -errno;
-		close(in);
-		return ret;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			ret = -EIO;
-			break;
-		}
-	if (n < 0)
-		ret = -errno;
-	if (!ret && fchmod(out, mode))
-		ret = -errno;
-	close(in);
-	close(out);
-	return ret;
-}
-
 /* ------------------------------------------------------------------ */
 /* User namespace accounting                                            */
 

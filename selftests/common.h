@@ -110,6 +110,38 @@ static int make_file(const char *path, const char *content, mode_t mode)
 	return ret;
 }
 
+/* Copies src to dst, then sets mode (not umask-filtered); 0 or -errno. */
+static inline int copy_file(const char *src, const char *dst, mode_t mode)
+{
+	int in, out, ret = 0;
+	char buf[65536];
+	ssize_t n;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ret = -errno;
+		close(in);
+		return ret;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, n) != n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	if (!ret && fchmod(out, mode))
+		ret = -errno;
+	close(in);
+	if (close(out) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 struct run_result {
 	int exec_errno;		/* errno of the failed execve(), 0 if it worked */
 	int status;		/* wait status of the child */
