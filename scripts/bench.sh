@@ -24,7 +24,9 @@ if grep -qE 'BUG:|WARNING:|Oops|Call Trace:' "$out/dmesg.txt"; then
 	die "kernel reports during the benchmark; see $out/dmesg.txt"
 fi
 
-echo "exec/s (higher is better) and kernel memory per entry; guest: 2 vCPUs, TCG, debug kernel"
+guest=uniprocessor
+[ -n "${BMRS_SMP:-}" ] && guest="SMP, 2 CPUs"
+echo "exec/s (higher is better) and kernel memory per entry; guest: $guest, TCG, debug kernel"
 printf '%-26s %8s %8s %10s %10s %7s\n' measure entries workers binfmt_misc_rs binfmt_misc.ko rs/c
 awk '
 	$1 == "rust" { rs[$2 " " $3 " " $4] = $5; order[++n] = $2 " " $3 " " $4 }
