@@ -3,7 +3,7 @@
 //! The text of `status` and of an entry's file, byte for byte as upstream's
 //! `bm_status_read()` and `entry_status()` write them.
 
-use crate::grammar::{Flags, Matcher, Registration};
+use crate::grammar::{Matcher, Registration};
 use core::fmt::{self, Write};
 
 /// What `status` reads.
@@ -45,21 +45,8 @@ pub fn write_entry(
     out.write_str("\ninterpreter ")?;
     out.write_bytes(&buf[reg.interpreter.clone()])?;
     out.write_str("\nflags: ")?;
-    let Flags {
-        preserve_argv0,
-        open_binary,
-        credentials,
-        open_file,
-    } = reg.flags;
-    for (set, letter) in [
-        (preserve_argv0, 'P'),
-        (open_binary, 'O'),
-        (credentials, 'C'),
-        (open_file, 'F'),
-    ] {
-        if set {
-            out.write_char(letter)?;
-        }
+    for letter in reg.flags.letters() {
+        out.write_char(char::from(letter))?;
     }
     out.write_char('\n')?;
     match &reg.matcher {

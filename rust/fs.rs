@@ -98,10 +98,12 @@ pub(crate) fn entry_command(sb: &SuperBlock, entry: &Entry, command: Command) ->
         Command::Remove => {
             let instance = instance_of(sb)?;
             let root = sb.lock_root();
-            if instance.remove(entry)?.is_some() {
+            let retired = instance.remove(entry)?;
+            if retired.is_some() {
                 root.remove_entry_file(entry);
             }
             drop(root);
+            drop(retired);
         }
     }
     Ok(())

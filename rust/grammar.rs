@@ -39,6 +39,20 @@ pub struct Flags {
     pub open_file: bool,
 }
 
+impl Flags {
+    /// The letters of the set flags, in the order upstream prints them.
+    pub fn letters(self) -> impl Iterator<Item = u8> {
+        [
+            (self.preserve_argv0, b'P'),
+            (self.open_binary, b'O'),
+            (self.credentials, b'C'),
+            (self.open_file, b'F'),
+        ]
+        .into_iter()
+        .filter_map(|(set, letter)| set.then_some(letter))
+    }
+}
+
 /// How an entry recognises binaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matcher {

@@ -6,7 +6,7 @@
 
 use crate::format::{write_entry, ByteSink, MAX_ENTRY_TEXT};
 use crate::grammar::{
-    parse_register, Flags, Matcher, Registration, BINPRM_BUF_SIZE, MAX_REGISTER_LENGTH, PAD,
+    parse_register, Matcher, Registration, BINPRM_BUF_SIZE, MAX_REGISTER_LENGTH, PAD,
 };
 use crate::matching::{matches, Candidate};
 use core::fmt;
@@ -51,21 +51,10 @@ pub fn write_register(out: &mut impl ByteSink, buf: &[u8], reg: &Registration) -
     }
     field(out, &buf[reg.interpreter.clone()])?;
     out.write_bytes(&[del])?;
-    let Flags {
-        preserve_argv0,
-        open_binary,
-        credentials,
-        open_file,
-    } = reg.flags;
     // `C` implies `O`, so `O` is written only when it stands alone.
-    for (set, letter) in [
-        (preserve_argv0, b"P"),
-        (open_binary && !credentials, b"O"),
-        (credentials, b"C"),
-        (open_file, b"F"),
-    ] {
-        if set {
-            out.write_bytes(letter)?;
+    for letter in reg.flags.letters() {
+        if letter != b'O' || !reg.flags.credentials {
+            out.write_bytes(&[letter])?;
         }
     }
     // The parser pads the input with the delimiter and then skips one newline: a

@@ -165,40 +165,24 @@ static const char *xcheck(const char *path, char *const argv[],
 			  const struct xopts *o, int want_errno,
 			  const char *const *lines)
 {
-	static char msg[2 * PATH_MAX + 8192];
 	struct run_result r;
+	const char *m;
 	int ret;
 
 	ret = xrun(path, argv, o, &r);
 	if (ret) {
-		snprintf(msg, sizeof(msg), "running %s: %s", path, strerror(-ret));
-		return msg;
+		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
+			 strerror(-ret));
+		return check_msg;
 	}
-	if (want_errno) {
-		if (r.exec_errno == want_errno)
-			return NULL;
-		snprintf(msg, sizeof(msg),
-			 "exec %s: expected %s, got %s (status 0x%x, output '%s')",
-			 path, strerror(want_errno),
-			 r.exec_errno ? strerror(r.exec_errno) : "success",
-			 r.status, r.out);
-		return msg;
-	}
-	if (r.exec_errno) {
-		snprintf(msg, sizeof(msg), "exec %s failed: %s", path,
-			 strerror(r.exec_errno));
-		return msg;
-	}
-	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
-		snprintf(msg, sizeof(msg), "%s: wait status 0x%x, output '%s'",
-			 path, r.status, r.out);
-		return msg;
-	}
+	m = run_verdict(path, &r, want_errno);
+	if (m || want_errno)
+		return m;
 	for (; lines && *lines; lines++) {
 		if (!has_line(r.out, *lines)) {
-			snprintf(msg, sizeof(msg), "%s: no line '%s' in output '%s'",
-				 path, *lines, r.out);
-			return msg;
+			snprintf(check_msg, sizeof(check_msg),
+				 "%s: no line '%s' in output '%s'", path, *lines, r.out);
+			return check_msg;
 		}
 	}
 	return NULL;

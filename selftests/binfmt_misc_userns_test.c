@@ -1035,7 +1035,7 @@ TEST_F(bm, sandbox_nonroot_denied)
 		close(mounted[0]);
 		close(checked[1]);
 		child_drop_to(SB_UID);
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+		if (unshare_userns_retrying(CLONE_NEWNS))
 			CHILD_FAIL("unshare: %s", strerror(errno));
 		post(ready[1]);
 		CHILD_AWAIT(mapped[0]);

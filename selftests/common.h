@@ -221,43 +221,61 @@ static int run_capture(const char *path, char *const argv[],
  * must fail with exactly that errno; otherwise it must succeed, exit 0 and
  * print want_out.  Returns NULL on success, else a description.
  */
+/* The message buffer of the check functions; a test reads it before the next check. */
+static char check_msg[2 * PATH_MAX + 8192];
+
+/*
+ * The verdict on a finished run of path: with want_errno != 0 the execve()
+ * must have failed with exactly that errno, otherwise it must have run and
+ * exited 0.  NULL if so, else a description.
+ */
+static inline const char *run_verdict(const char *path,
+				      const struct run_result *r, int want_errno)
+{
+	if (want_errno) {
+		if (r->exec_errno == want_errno)
+			return NULL;
+		snprintf(check_msg, sizeof(check_msg),
+			 "execve(%s): expected %s, got %s (status 0x%x, output '%s')",
+			 path, strerror(want_errno),
+			 r->exec_errno ? strerror(r->exec_errno) : "success",
+			 r->status, r->out);
+		return check_msg;
+	}
+	if (r->exec_errno) {
+		snprintf(check_msg, sizeof(check_msg), "execve(%s) failed: %s",
+			 path, strerror(r->exec_errno));
+		return check_msg;
+	}
+	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status)) {
+		snprintf(check_msg, sizeof(check_msg),
+			 "%s: wait status 0x%x, output '%s'", path, r->status, r->out);
+		return check_msg;
+	}
+	return NULL;
+}
+
 static const char *check_exec(const char *path, const char *argv0,
 			      int want_errno, const char *want_out)
 {
-	static char msg[2 * PATH_MAX + 8192];
 	char *argv[] = { (char *)argv0, (char *)"arg1", NULL };
 	struct run_result r;
+	const char *m;
 	int ret;
 
 	ret = run_capture(path, argv, &r);
 	if (ret) {
-		snprintf(msg, sizeof(msg), "running %s: %s", path, strerror(-ret));
-		return msg;
+		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
+			 strerror(-ret));
+		return check_msg;
 	}
-	if (want_errno) {
-		if (r.exec_errno == want_errno)
-			return NULL;
-		snprintf(msg, sizeof(msg),
-			 "execve(%s): expected %s, got %s (status 0x%x, output '%s')",
-			 path, strerror(want_errno),
-			 r.exec_errno ? strerror(r.exec_errno) : "success",
-			 r.status, r.out);
-		return msg;
-	}
-	if (r.exec_errno) {
-		snprintf(msg, sizeof(msg), "execve(%s) failed: %s", path,
-			 strerror(r.exec_errno));
-		return msg;
-	}
-	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status)) {
-		snprintf(msg, sizeof(msg), "%s: wait status 0x%x, output '%s'",
-			 path, r.status, r.out);
-		return msg;
-	}
+	m = run_verdict(path, &r, want_errno);
+	if (m || want_errno)
+		return m;
 	if (strcmp(r.out, want_out)) {
-		snprintf(msg, sizeof(msg), "%s: output '%s', expected '%s'",
-			 path, r.out, want_out);
-		return msg;
+		snprintf(check_msg, sizeof(check_msg),
+			 "%s: output '%s', expected '%s'", path, r.out, want_out);
+		return check_msg;
 	}
 	return NULL;
 }
