@@ -41,6 +41,7 @@ pub fn binding_text_len(name: &[u8], path: &[u8]) -> usize {
 /// share the input but for the `+` and the space.
 ///
 /// [`parse_binding`]: crate::grammar::parse_binding
+#[allow(dead_code)] // The host tests check the bound with it.
 pub const MAX_BINDING_TEXT: usize = BINDING_PREFIX.len() + (MAX_ENTRY_WRITE - 2) + 2;
 
 /// A text buffer that also takes raw bytes: paths and extensions are bytes, not

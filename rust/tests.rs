@@ -859,3 +859,72 @@ fn random_bindings_follow_the_rules() {
         "only {accepted} random writes were accepted"
     );
 }
+
+// ---- The kfunc and struct_ops argument rules of 'B' handlers ----
+
+#[test]
+fn kfunc_strings_need_a_nul_and_content() {
+    use crate::bpf_rules::{c_string, Invalid};
+    assert_eq!(c_string(b"abc\0"), Ok(&b"abc"[..]));
+    assert_eq!(c_string(b"abc\0junk"), Ok(&b"abc"[..]));
+    assert_eq!(c_string(b"abc"), Err(Invalid));
+    assert_eq!(c_string(b"\0abc"), Err(Invalid));
+    assert_eq!(c_string(b""), Err(Invalid));
+}
+
+#[test]
+fn set_interp_paths() {
+    use crate::bpf_rules::{interp_path, PathError, PATH_MAX};
+    assert_eq!(interp_path(b"/bin/sh\0"), Ok(&b"/bin/sh"[..]));
+    assert_eq!(interp_path(b"bin/sh\0"), Err(PathError::Invalid));
+    assert_eq!(interp_path(b"/bin/sh"), Err(PathError::Invalid));
+    assert_eq!(interp_path(b"\0"), Err(PathError::Invalid));
+    let mut long = std::vec![b'/'; PATH_MAX - 1];
+    long.push(0);
+    assert_eq!(interp_path(&long).map(<[u8]>::len), Ok(PATH_MAX - 1));
+    let mut too_long = std::vec![b'/'; PATH_MAX];
+    too_long.push(0);
+    assert_eq!(interp_path(&too_long), Err(PathError::TooLong));
+}
+
+#[test]
+fn handler_names_follow_bpf_object_names() {
+    use crate::bpf_rules::object_name;
+    let field = |s: &[u8]| {
+        let mut f = [0u8; 16];
+        f[..s.len()].copy_from_slice(s);
+        f
+    };
+    assert_eq!(
+        object_name(&field(b"my_handler.v2")),
+        Ok(&b"my_handler.v2"[..])
+    );
+    assert!(object_name(&field(b"")).is_err());
+    assert!(object_name(&field(b"a-b")).is_err());
+    assert!(object_name(&field(b"a b")).is_err());
+    assert!(object_name(&field(b"a/b")).is_err());
+    assert!(object_name(&field(b"fifteen_chars_x")).is_ok());
+    assert!(object_name(b"sixteen_chars_xx").is_err());
+}
+
+#[test]
+fn set_flags_maps_to_static_flags() {
+    use crate::bpf_rules::*;
+    let f = invocation_flags(0).unwrap();
+    assert_eq!(f, Flags::default());
+    let f = invocation_flags(PRESERVE_ARGV0 | EXECFD).unwrap();
+    assert!(f.preserve_argv0 && f.open_binary && !f.credentials);
+    let f = invocation_flags(CREDENTIALS).unwrap();
+    assert!(f.credentials && f.open_binary && !f.preserve_argv0);
+    assert_eq!(invocation_flags(1 << 5), Err(FlagsError::Invalid));
+    assert_eq!(invocation_flags(LOADER | EXECFD), Err(FlagsError::Invalid));
+    assert_eq!(
+        invocation_flags(TRANSPARENT | PRESERVE_ARGV0),
+        Err(FlagsError::Invalid)
+    );
+    assert_eq!(invocation_flags(LOADER), Err(FlagsError::Unsupported));
+    assert_eq!(
+        invocation_flags(TRANSPARENT | EXECFD),
+        Err(FlagsError::Unsupported)
+    );
+}
