@@ -127,19 +127,6 @@ extern "C" fn bmrs_bpf_handler_unreg(kdata: *mut core::ffi::c_void, link: *mut b
     registry().bpf().unregister(kdata as usize, link as usize);
 }
 
-/// The bytes of a kfunc's memory argument.
-///
-/// # Safety
-///
-/// The verifier checked that `ptr` is readable for `size` bytes.
-unsafe fn arg_bytes<'a>(ptr: *const c_char, size: usize) -> &'a [u8] {
-    if size == 0 {
-        return &[];
-    }
-    // SAFETY: As the caller says.
-    unsafe { core::slice::from_raw_parts(ptr.cast(), size) }
-}
-
 /// Runs `f` on the staging of the `load` or `match` call running on `bprm`.
 fn with_staging(
     bprm: *mut b::linux_binprm,
@@ -149,6 +136,27 @@ fn with_staging(
         Ok(v) => v,
         Err(e) => e.to_errno(),
     }
+}
+
+/// A kfunc that stages a string argument (`mem`, `size` bytes) for the call
+/// running on `bprm`.
+///
+/// # Safety
+///
+/// The verifier must have checked that `mem` is readable for `size` bytes.
+unsafe fn stage_string(
+    bprm: *mut b::linux_binprm,
+    mem: *const c_char,
+    size: usize,
+    stage: fn(&mut Staging, &[u8]) -> Result,
+) -> c_int {
+    let bytes: &[u8] = if size == 0 {
+        &[]
+    } else {
+        // SAFETY: As the caller says.
+        unsafe { core::slice::from_raw_parts(mem.cast(), size) }
+    };
+    with_staging(bprm, |s| stage(s, bytes).map(|()| 0))
 }
 
 /// Runs `f` if a program call is in progress for `bprm`.
@@ -161,44 +169,41 @@ fn reading(bprm: *mut b::linux_binprm, f: impl FnOnce() -> Result<c_int>) -> c_i
 
 /// # Safety
 ///
-/// Only from the kfunc: `path` readable for `size` bytes.
+/// Only as `bpf_binprm_set_interp()`: the verifier checked `path` and `size`.
 #[no_mangle]
 unsafe extern "C" fn bmrs_kf_set_interp(
     bprm: *mut b::linux_binprm,
     path: *const c_char,
     size: usize,
 ) -> c_int {
-    // SAFETY: The verifier checked the memory argument.
-    let path = unsafe { arg_bytes(path, size) };
-    with_staging(bprm, |s| s.set_interp(path).map(|()| 0))
+    // SAFETY: As the caller says.
+    unsafe { stage_string(bprm, path, size, Staging::set_interp) }
 }
 
 /// # Safety
 ///
-/// Only from the kfunc: `name` readable for `size` bytes.
+/// Only as `bpf_binprm_select_interp()`: the verifier checked `name` and `size`.
 #[no_mangle]
 unsafe extern "C" fn bmrs_kf_select_interp(
     bprm: *mut b::linux_binprm,
     name: *const c_char,
     size: usize,
 ) -> c_int {
-    // SAFETY: The verifier checked the memory argument.
-    let name = unsafe { arg_bytes(name, size) };
-    with_staging(bprm, |s| s.select_interp(name).map(|()| 0))
+    // SAFETY: As the caller says.
+    unsafe { stage_string(bprm, name, size, Staging::select_interp) }
 }
 
 /// # Safety
 ///
-/// Only from the kfunc: `arg` readable for `size` bytes.
+/// Only as `bpf_binprm_set_interp_arg()`: the verifier checked `arg` and `size`.
 #[no_mangle]
 unsafe extern "C" fn bmrs_kf_set_interp_arg(
     bprm: *mut b::linux_binprm,
     arg: *const c_char,
     size: usize,
 ) -> c_int {
-    // SAFETY: The verifier checked the memory argument.
-    let arg = unsafe { arg_bytes(arg, size) };
-    with_staging(bprm, |s| s.set_interp_arg(arg).map(|()| 0))
+    // SAFETY: As the caller says.
+    unsafe { stage_string(bprm, arg, size, Staging::set_interp_arg) }
 }
 
 #[no_mangle]
