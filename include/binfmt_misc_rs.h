@@ -8,6 +8,7 @@
 #define BINFMT_MISC_RS_H
 
 #include <linux/binfmts.h>
+#include <linux/bpf.h>
 #include <linux/cred.h>
 #include <linux/dcache.h>
 #include <linux/file.h>
@@ -51,5 +52,23 @@ void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds);
 void bmrs_collect_unused(void);
 void bmrs_schedule_collect(unsigned int delay_ms);
 void bmrs_cancel_collect(void);
+
+/*
+ * 'B' entries (bpf_ops.c). The struct_ops and kfuncs must be C for BTF; these
+ * call the ops' programs, whose struct layout is C's.
+ */
+int bmrs_bpf_register(void);
+bool bmrs_bpf_call_match(const void *ops, struct linux_binprm *bprm);
+int bmrs_bpf_call_load(const void *ops, struct linux_binprm *bprm);
+/* ... and bpf_ops.c calls these, in Rust (rust/bpf_ffi.rs). */
+int bmrs_bpf_copy_ops_name(char *dst, const char *src, size_t size);
+int bmrs_bpf_handler_reg(void *kdata, struct bpf_link *link, const char *name, struct bpf_map *map);
+void bmrs_bpf_handler_unreg(void *kdata, struct bpf_link *link);
+int bmrs_kf_set_interp(struct linux_binprm *bprm, const char *path, size_t size);
+int bmrs_kf_select_interp(struct linux_binprm *bprm, const char *name, size_t size);
+int bmrs_kf_set_interp_arg(struct linux_binprm *bprm, const char *arg, size_t size);
+int bmrs_kf_set_flags(struct linux_binprm *bprm, u64 flags);
+int bmrs_kf_read(struct linux_binprm *bprm, u64 offset, void *buf, size_t size);
+int bmrs_kf_path(struct linux_binprm *bprm, char *buf, size_t size);
 
 #endif

@@ -6,19 +6,26 @@
 //! - [`bindings`]: bindgen output for include/binfmt_misc_rs.h;
 //! - [`vfs`]: the only `unsafe` code, small safe types over the VFS and exec
 //!   objects, and the C vtables whose callbacks land in [`fs`] and [`exec`];
-//! - [`fs`], [`exec`], [`instance`]: the filesystem, the exec hook, the per-user-
-//!   namespace instances, in safe Rust;
-//! - [`grammar`], [`format`], [`matching`]: pure logic shared with the host crate.
+//! - [`bpf_ffi`]: the same for 'B' entries, over include/bpf_ops.c's struct_ops
+//!   and kfuncs;
+//! - [`fs`], [`exec`], [`instance`], [`bpf`]: the filesystem, the exec hook, the
+//!   per-user-namespace instances, the bpf handlers, in safe Rust;
+//! - [`grammar`], [`format`], [`matching`], [`bpf_rules`]: pure logic shared with
+//!   the host crate.
 
 use kernel::prelude::*;
 
 mod bindings;
+mod bpf;
+mod bpf_ffi;
 mod exec;
 mod fs;
 mod instance;
 mod vfs;
 
 // Public items of the pure modules are the host crate's API (rust/host.rs).
+#[allow(unreachable_pub)]
+mod bpf_rules;
 #[allow(unreachable_pub)]
 mod format;
 #[allow(unreachable_pub)]
@@ -43,8 +50,11 @@ struct BinfmtMiscModule {
 impl kernel::Module for BinfmtMiscModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let registry = KBox::pin_init(instance::Registry::new(), GFP_KERNEL)?;
+        let registration = vfs::Registration::new(module, registry)?;
+        // The handlers' callbacks need the registry, so they come last.
+        bpf_ffi::register()?;
         Ok(Self {
-            _registration: vfs::Registration::new(module, registry)?,
+            _registration: registration,
         })
     }
 }

@@ -2,15 +2,111 @@
 
 //! The binfmt handler: upstream's load_misc_binary().
 
+use crate::bpf::{Handler, Interpreter, Staging};
+use crate::grammar::Flags;
+use crate::instance::{Entry, EntryList, Found};
 use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile};
 use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::Arc;
 
 pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
-    let entry = registry()
+    let found = registry()
         .find_handler(current_user_ns_chain(), &bprm.candidate())
         .ok_or(ENOEXEC)?;
-    let flags = entry.flags();
+    let entry = match found {
+        Found::Entry(entry) => entry,
+        Found::Walk(list) => walk(bprm, &list)?,
+    };
+    match entry.handler() {
+        Some(handler) => load_bpf(bprm, &entry, handler),
+        None => load_static(bprm, &entry),
+    }
+}
 
+/// The entry walk when 'B' entries are in the list: newest first, as for the
+/// others, and a 'B' entry's `match` returning true commits to it.
+fn walk(bprm: &BinPrm, list: &EntryList) -> Result<Arc<Entry>> {
+    for entry in list.iter().rev().filter(|e| e.is_enabled()) {
+        let matched = match entry.handler() {
+            Some(handler) => {
+                let ops = handler.ops();
+                registry()
+                    .bpf()
+                    .call(bprm, entry, || ops.call_match(bprm))?
+                    .0
+            }
+            None => entry.matches(&bprm.candidate()),
+        };
+        if matched {
+            return Ok(entry.clone());
+        }
+    }
+    Err(ENOEXEC)
+}
+
+/// `MAX_ERRNO`: the largest errno a program's return may carry.
+const MAX_ERRNO: i32 = 4095;
+
+fn load_static(bprm: &mut BinPrm, entry: &Entry) -> Result {
+    invoke(
+        bprm,
+        entry.flags(),
+        entry.interpreter(),
+        None,
+        || match entry.interp_file() {
+            Some(file) => file.reopen(),
+            None => ExecFile::open(entry.interpreter()),
+        },
+    )
+}
+
+/// Runs the handler's `load` and then the interpreter it chose. Its errors fail
+/// the exec; `ENOEXEC` lets the remaining binary formats try.
+fn load_bpf(bprm: &mut BinPrm, entry: &Arc<Entry>, handler: &Handler) -> Result {
+    let ops = handler.ops();
+    let (ret, staging): (i32, Staging) = {
+        let shared: &BinPrm = bprm;
+        registry()
+            .bpf()
+            .call(shared, entry, || ops.call_load(shared))?
+    };
+    // As upstream, a positive or out-of-range return is not an errno.
+    if ret != 0 {
+        return Err(if (-MAX_ERRNO..0).contains(&ret) {
+            Error::from_errno(ret)
+        } else {
+            ENOEXEC
+        });
+    }
+    let arg = staging.arg.as_deref().map(nul_terminated).transpose()?;
+    match staging.interpreter {
+        None => Err(ENOEXEC),
+        Some(Interpreter::Path(ref path)) => {
+            let path = nul_terminated(path)?;
+            invoke(bprm, staging.flags, path, arg, || ExecFile::open(path))
+        }
+        Some(Interpreter::Bound(index)) => entry
+            .with_binding(index, |b| {
+                invoke(bprm, staging.flags, b.path(), arg, || b.file().reopen())
+            })
+            .ok_or(ENOENT)?,
+    }
+}
+
+fn nul_terminated(bytes: &[u8]) -> Result<&CStr> {
+    CStr::from_bytes_with_nul(bytes).map_err(|_| EINVAL)
+}
+
+/// Hands the binary to `interpreter`: argv becomes `interpreter [arg] binary
+/// args...`, with argv[0] kept under `P`.
+fn invoke(
+    bprm: &mut BinPrm,
+    flags: Flags,
+    interp_path: &CStr,
+    arg: Option<&CStr>,
+    open: impl FnOnce() -> Result<ExecFile>,
+) -> Result {
     // The interpreter must be able to open the binary after exec.
     if bprm.path_inaccessible() {
         return Err(ENOENT);
@@ -22,15 +118,13 @@ pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
     }
     // Arguments are pushed last first: the binary's path, then the interpreter.
     bprm.push_own_path()?;
-    bprm.push_arg(entry.interpreter())?;
+    if let Some(arg) = arg {
+        bprm.push_arg(arg)?;
+    }
+    bprm.push_arg(interp_path)?;
     // binfmt_script may look at the interpreter's name.
-    bprm.change_interp(entry.interpreter())?;
-
-    let interpreter = match entry.interp_file() {
-        Some(file) => file.reopen()?,
-        None => ExecFile::open(entry.interpreter())?,
-    };
-    bprm.set_interpreter(interpreter);
+    bprm.change_interp(interp_path)?;
+    bprm.set_interpreter(open()?);
     if flags.open_binary {
         bprm.set_execfd(flags.credentials);
     }

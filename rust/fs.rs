@@ -4,8 +4,8 @@
 //! upstream's semantics and error codes.
 
 use crate::format::status_text as text_of_status;
-use crate::grammar::{self, Command};
-use crate::instance::{Entry, Instance};
+use crate::grammar::{self, Command, Matcher};
+use crate::instance::{Binding, Entry, EntryState, Instance};
 use crate::vfs::{registry, schedule_collect, File, NsKey, PageText, SuperBlock};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -28,6 +28,18 @@ pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
 pub(crate) fn shutdown_super(sb: &SuperBlock) {
     if let Ok(instance) = instance_of(sb) {
         drop(instance.take_all());
+    }
+}
+
+/// Removes the files of entries taken out of an instance.
+fn remove_files<'a>(
+    root: &crate::vfs::RootGuard<'_>,
+    taken: &'a (crate::instance::RetiredEntries, KVec<Option<Arc<Entry>>>),
+) {
+    let (retired, staged) = taken;
+    let published = retired.iter().flat_map(|list| list.iter());
+    for entry in Iterator::chain(published, staged.iter().flatten()) {
+        root.remove_entry_file(entry);
     }
 }
 
@@ -73,27 +85,34 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
         Command::Enable => instance.set_enabled(true),
         Command::Remove => {
             let root = sb.lock_root();
-            let retired = instance.take_all();
-            for entry in retired.iter().flat_map(|entries| entries.iter()) {
-                root.remove_entry_file(entry);
-            }
+            let taken = instance.take_all();
+            remove_files(&root, &taken);
             drop(root);
+            drop(taken);
         }
     }
     Ok(())
 }
 
 pub(crate) fn entry_text(entry: &Entry) -> Result<PageText> {
-    let mut text = PageText::new()?;
+    let mut text = PageText::with_capacity(entry.text_capacity())?;
     // The text of any accepted registration fits; see format::MAX_ENTRY_TEXT.
     entry.write_text(&mut text).map_err(|_| EINVAL)?;
     Ok(text)
 }
 
-pub(crate) fn entry_command(sb: &SuperBlock, entry: &Entry, command: Command) -> Result {
+pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Command) -> Result {
     match command {
         Command::Nothing => {}
         Command::Disable => entry.set_enabled(false),
+        // The first `1` publishes an entry registered with `D`, sealing it.
+        Command::Enable if entry.state() == EntryState::Staged => {
+            let instance = instance_of(sb)?;
+            let root = sb.lock_root();
+            let retired = instance.publish(entry);
+            drop(root);
+            drop(retired?);
+        }
         Command::Enable => entry.set_enabled(true),
         Command::Remove => {
             let instance = instance_of(sb)?;
@@ -116,6 +135,34 @@ pub(crate) fn unlink_entry(sb: &SuperBlock, entry: &Entry) -> Result {
     Ok(())
 }
 
+/// A `+name /path` write to a 'B' entry's file: binds an interpreter, opened
+/// now with the writer's credentials, in upstream's order of checks.
+pub(crate) fn bind_interpreter(file: &File, entry: &Entry, input: &[u8]) -> Result {
+    if !entry.is_bpf() {
+        return Err(EINVAL);
+    }
+    if entry.state() == EntryState::Published {
+        return Err(EBUSY);
+    }
+    let binding = grammar::parse_binding(input).map_err(|_| EINVAL)?;
+    let (name, path) = (&input[binding.name], &input[binding.path]);
+    let mut path_z = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+    path_z.extend_from_slice(path, GFP_KERNEL)?;
+    path_z.push(0, GFP_KERNEL)?;
+    let cpath = kernel::str::CStr::from_bytes_with_nul(&path_z).map_err(|_| EINVAL)?;
+    let interp = file.open_exec_as_opener(cpath)?;
+    let binding = Binding::new(name, path, interp)?;
+
+    let root = file.super_block().lock_root();
+    let result = match entry.state() {
+        EntryState::Removed => Err(ENOENT),
+        EntryState::Published => Err(EBUSY),
+        EntryState::Staged => entry.bind(binding),
+    };
+    drop(root);
+    result
+}
+
 /// A write to `register`: parse, open the interpreter for `F`, create the file,
 /// add the entry.
 pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
@@ -126,6 +173,27 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     input.read_all(&mut buf, GFP_KERNEL_ACCOUNT)?;
     buf.extend_with(grammar::PAD, 0, GFP_KERNEL_ACCOUNT)?;
     let registration = grammar::parse_register(&mut buf).map_err(|_| EINVAL)?;
+    // Transparent dispatch and loader substitution need changes to exec itself
+    // (auxv, binfmt_elf) that a module cannot make on 6.12.
+    if registration.flags.transparent || registration.flags.loader {
+        return Err(crate::bpf::EOPNOTSUPP());
+    }
+    let sb = file.super_block();
+    // A 'B' entry's handler is looked up only in the instance's own namespace.
+    let handler = if registration.matcher == Matcher::Bpf {
+        let name = Entry::interpreter_of(&buf, &registration);
+        Some(
+            registry()
+                .bpf()
+                .lookup(sb.user_ns().key(), name.as_bytes())
+                .ok_or_else(|| {
+                    pr_notice!("register: no bpf handler named {}\n", name);
+                    ENOENT
+                })?,
+        )
+    } else {
+        None
+    };
 
     let interp_file = if registration.flags.open_file {
         // Unprivileged mounts: open with the credentials `register` was opened with.
@@ -136,9 +204,8 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     } else {
         None
     };
-    let entry = Entry::new(buf, registration, interp_file)?;
+    let entry = Entry::new(buf, registration, interp_file, handler)?;
 
-    let sb = file.super_block();
     let instance = instance_of(sb)?;
     let root = sb.lock_root();
     let retired = instance.add(entry.clone(), || root.create_entry_file(&entry))?;

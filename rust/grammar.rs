@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `register` and command grammars of binfmt_misc, as upstream parses them.
+//! The `register`, command and binding grammars of binfmt_misc, as upstream
+//! parses them.
 //!
 //! Pure logic: no kernel types, so the host crate tests and fuzzes it. The parser
 //! works in place on a caller-owned buffer, like upstream's `create_entry()`: the
@@ -37,16 +38,24 @@ pub struct Flags {
     pub credentials: bool,
     /// `F`: open the interpreter at registration time.
     pub open_file: bool,
+    /// `T` (implies `O`): run the interpreter in place of the binary, with the
+    /// caller's argv untouched.
+    pub transparent: bool,
+    /// `L`: run the binary natively, with the interpreter as its program loader.
+    pub loader: bool,
 }
 
 impl Flags {
-    /// The letters of the set flags, in the order upstream prints them.
+    /// The letters of the set flags, in the order upstream prints them (its flag
+    /// table's order). `D` is not among them: it is no property of the entry.
     pub fn letters(self) -> impl Iterator<Item = u8> {
         [
             (self.preserve_argv0, b'P'),
             (self.open_binary, b'O'),
             (self.credentials, b'C'),
             (self.open_file, b'F'),
+            (self.transparent, b'T'),
+            (self.loader, b'L'),
         ]
         .into_iter()
         .filter_map(|(set, letter)| set.then_some(letter))
@@ -67,6 +76,9 @@ pub enum Matcher {
         /// The decoded mask, as long as the magic; `None` matches exactly.
         mask: Option<Range<usize>>,
     },
+    /// `B`: a BPF handler's `match` program decides. The handler's name is the
+    /// registration's [`interpreter`](Registration::interpreter) field.
+    Bpf,
 }
 
 /// A parsed register string. Ranges index the buffer given to [`parse_register`];
@@ -78,10 +90,13 @@ pub struct Registration {
     pub name: Range<usize>,
     /// How binaries are recognised.
     pub matcher: Matcher,
-    /// Path of the interpreter.
+    /// Path of the interpreter; for [`Matcher::Bpf`], the name of the handler.
     pub interpreter: Range<usize>,
     /// Special flags.
     pub flags: Flags,
+    /// `D`: the entry is created disabled, so that interpreters can be bound to a
+    /// `B` entry before its first exec (see [`parse_binding`]).
+    pub disabled: bool,
 }
 
 /// Accessor that reproduces the C parser's view of the buffer: the input, then
@@ -226,7 +241,8 @@ fn parse_offset(s: &[u8]) -> Result<usize, Invalid> {
 }
 
 /// Parses a register string `:name:type:offset:magic:mask:interpreter:flags`, where
-/// the first byte chooses the delimiter.
+/// the first byte chooses the delimiter. A `B` entry leaves offset, magic and mask
+/// empty and names its handler in the interpreter field.
 ///
 /// `buf` holds the user's `count` bytes followed by [`PAD`] bytes of any value; the
 /// parser overwrites delimiters with NULs and decodes magic and mask in place.
@@ -240,7 +256,7 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
     }
     let del = buf[0];
     // A flag letter as delimiter would let the flag scan run into the padding.
-    if matches!(del, b'P' | b'O' | b'C' | b'F') {
+    if is_flag_letter(del) {
         return Err(Invalid);
     }
     buf[count..].fill(del);
@@ -262,18 +278,27 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
     let mut p = end + 1;
 
     // Type.
-    let is_magic = match c.at(p) {
-        b'E' => false,
-        b'M' => true,
-        _ => return Err(Invalid),
-    };
+    let entry_type = c.at(p);
+    if !matches!(entry_type, b'E' | b'M' | b'B') {
+        return Err(Invalid);
+    }
     p += 1;
     if c.at(p) != del {
         return Err(Invalid);
     }
     p += 1;
 
-    let matcher = if is_magic {
+    let matcher = if entry_type == b'B' {
+        // Offset, magic and mask must be empty: three delimiters in a row.
+        // Nothing is terminated here, as in upstream's parse_bpf_fields().
+        for _ in 0..3 {
+            if c.at(p) != del {
+                return Err(Invalid);
+            }
+            p += 1;
+        }
+        Matcher::Bpf
+    } else if entry_type == b'M' {
         // Offset.
         let end = c.strchr(p, del).ok_or(Invalid)?;
         c.terminate(end);
@@ -343,6 +368,7 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
 
     // Flags, any number of each, then an optional newline, then the end of input.
     let mut flags = Flags::default();
+    let mut disabled = false;
     loop {
         match c.at(p) {
             b'P' => flags.preserve_argv0 = true,
@@ -352,9 +378,35 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
                 flags.open_binary = true;
             }
             b'F' => flags.open_file = true,
+            b'T' => {
+                flags.transparent = true;
+                flags.open_binary = true;
+            }
+            b'L' => flags.loader = true,
+            b'D' => disabled = true,
             _ => break,
         }
         p += 1;
+    }
+    // Upstream checks the flag bits, implied ones included, before it looks
+    // for the end of input.
+    //
+    // A handler's `load` program picks the invocation flags per exec, and `F`
+    // (open a fixed interpreter now) means nothing for it: `D`, which is about
+    // registering, is all a `B` entry may have.
+    if entry_type == b'B' && flags != Flags::default() {
+        return Err(Invalid);
+    }
+    // `T` keeps the whole argv, argv[0] included, so `P` contradicts it.
+    if flags.transparent && flags.preserve_argv0 {
+        return Err(Invalid);
+    }
+    // `L` runs the binary natively: no argv to splice, no binary fd to pass,
+    // no credentials to lend.
+    if flags.loader
+        && (flags.transparent || flags.preserve_argv0 || flags.credentials || flags.open_binary)
+    {
+        return Err(Invalid);
     }
     if c.at(p) == b'\n' {
         p += 1;
@@ -363,9 +415,10 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
         return Err(Invalid);
     }
     // Newer upstream: with `C` a set-id binary lends its credentials to the
-    // interpreter, which without `F` is opened at exec time, relative to the
-    // exec'ing task's working directory, a directory that task may control.
-    if flags.credentials && !flags.open_file && c.at(interpreter.start) != b'/' {
+    // interpreter, and with `L` the interpreter loads the binary; without `F`
+    // it is opened at exec time, relative to the exec'ing task's working
+    // directory, a directory that task may control.
+    if (flags.loader || flags.credentials) && !flags.open_file && c.at(interpreter.start) != b'/' {
         return Err(Invalid);
     }
 
@@ -374,7 +427,13 @@ pub fn parse_register(buf: &mut [u8]) -> Result<Registration, Invalid> {
         matcher,
         interpreter,
         flags,
+        disabled,
     })
+}
+
+/// Whether `c` is a letter of the flag field (upstream's `misc_flag_by_char()`).
+fn is_flag_letter(c: u8) -> bool {
+    matches!(c, b'P' | b'O' | b'C' | b'F' | b'T' | b'L' | b'D')
 }
 
 /// A command written to `status` or to an entry's file.
@@ -413,4 +472,59 @@ pub fn parse_command(input: &[u8]) -> Result<Command, Invalid> {
         b"-1" => Ok(Command::Remove),
         _ => Err(Invalid),
     }
+}
+
+/// Longest interpreter name a binding may give.
+pub const BINDING_NAME_MAX: usize = 32;
+/// Most interpreters one `B` entry may bind; more fail with `ENOSPC`.
+pub const MAX_BINDINGS: usize = 100;
+/// `PATH_MAX`, the terminating NUL included.
+const PATH_MAX: usize = 4096;
+/// Longest write to an entry's file: `+`, a longest name, a space, a path of
+/// `PATH_MAX` bytes and a newline (one byte to spare). Longer writes fail with
+/// `E2BIG` before anything is copied.
+pub const MAX_ENTRY_WRITE: usize = BINDING_NAME_MAX + PATH_MAX + 3;
+
+/// A `+<name> <path>` write to a `B` entry's file, which binds the interpreter at
+/// `path` under `name`. Ranges index the written bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The name the handler's `load` program selects the interpreter by.
+    pub name: Range<usize>,
+    /// Absolute path of the interpreter, without the trailing newline.
+    pub path: Range<usize>,
+}
+
+/// Parses a binding command: `input` is exactly what was written to the entry's
+/// file, starting with `+`.
+///
+/// The name runs up to the first space and must be 1 to [`BINDING_NAME_MAX`]
+/// printable, non-space ASCII bytes; the path is all the rest, spaces included,
+/// less one trailing newline, and must be absolute. No NUL may appear anywhere:
+/// both strings go to C. Whether the entry takes bindings at all, duplicate names
+/// and [`MAX_BINDINGS`] are the caller's to check.
+///
+/// Inputs over [`MAX_ENTRY_WRITE`] bytes, which the caller refuses with `E2BIG`
+/// first, are invalid here too, so every binding is within that bound.
+pub fn parse_binding(input: &[u8]) -> Result<Binding, Invalid> {
+    if input.len() > MAX_ENTRY_WRITE || input.first() != Some(&b'+') || input.contains(&0) {
+        return Err(Invalid);
+    }
+    let space = input.iter().position(|&b| b == b' ').ok_or(Invalid)?;
+    let name = 1..space;
+    let mut path = space + 1..input.len();
+    if input[path.clone()].last() == Some(&b'\n') {
+        path.end -= 1;
+    }
+    if input[path.clone()].first() != Some(&b'/') {
+        return Err(Invalid);
+    }
+    let name_bytes = &input[name.clone()];
+    if name_bytes.is_empty()
+        || name_bytes.len() > BINDING_NAME_MAX
+        || !name_bytes.iter().all(u8::is_ascii_graphic)
+    {
+        return Err(Invalid);
+    }
+    Ok(Binding { name, path })
 }

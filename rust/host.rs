@@ -8,6 +8,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod bpf_rules;
 pub mod format;
 pub mod grammar;
 pub mod matching;

@@ -3,10 +3,11 @@
 //! Handlers and their instances: one instance per user namespace that mounted
 //! binfmt_misc, found by exec through the user namespace tree.
 
-use crate::grammar::{Flags, Registration};
+use crate::bpf::{Handler, Handlers};
+use crate::grammar::{Flags, Matcher, Registration};
 use crate::matching::{matches, Candidate};
 use crate::vfs::{ExecFile, NsKey, RcuBox, RcuReadGuard, Retired, Update, UserNamespace};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
 use kernel::str::CStr;
@@ -14,32 +15,90 @@ use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
 use kernel::{new_mutex, pin_init};
 
+/// Where an entry is in its life; changed under the root inode lock.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum EntryState {
+    /// Registered with `D`: has its file, but exec does not see it until the
+    /// first `1`; a 'B' entry binds interpreters only in this state.
+    Staged = 0,
+    /// In the list exec searches.
+    Published = 1,
+    /// Removed; its file may still be open.
+    Removed = 2,
+}
+
+/// An interpreter bound to a 'B' entry with `+name /path`.
+pub(crate) struct Binding {
+    name: KVec<u8>,
+    /// The path it was bound as, with NUL: its name at exec, never re-resolved.
+    path: KVec<u8>,
+    file: ExecFile,
+}
+
+impl Binding {
+    pub(crate) fn new(name: &[u8], path: &[u8], file: ExecFile) -> Result<Self> {
+        let mut n = KVec::with_capacity(name.len(), GFP_KERNEL_ACCOUNT)?;
+        n.extend_from_slice(name, GFP_KERNEL_ACCOUNT)?;
+        let mut p = KVec::with_capacity(path.len() + 1, GFP_KERNEL_ACCOUNT)?;
+        p.extend_from_slice(path, GFP_KERNEL_ACCOUNT)?;
+        p.push(0, GFP_KERNEL_ACCOUNT)?;
+        Ok(Self {
+            name: n,
+            path: p,
+            file,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &CStr {
+        cstr_at(&self.path, &(0..self.path.len() - 1))
+    }
+
+    pub(crate) fn file(&self) -> &ExecFile {
+        &self.file
+    }
+}
+
 /// One registered handler.
+#[pin_data]
 pub(crate) struct Entry {
     /// The register string as parsed in place; `registration` indexes it.
     buf: KVec<u8>,
     registration: Registration,
     enabled: AtomicBool,
+    state: AtomicU8,
     /// The interpreter opened at registration (`F`), write-denied while held.
     interp_file: Option<ExecFile>,
+    /// A 'B' entry's handler, kept alive by the entry.
+    handler: Option<Arc<Handler>>,
+    /// A 'B' entry's bound interpreters, in binding order; they change only
+    /// while the entry is staged, before exec can see it.
+    #[pin]
+    bindings: Mutex<KVec<Binding>>,
 }
 
 impl Entry {
-    /// A new, enabled entry. `buf` must be the buffer `registration` was parsed from.
+    /// A new entry, enabled unless registered with `D`. `buf` must be the buffer
+    /// `registration` was parsed from.
     pub(crate) fn new(
         buf: KVec<u8>,
         registration: Registration,
         interp_file: Option<ExecFile>,
+        handler: Option<Arc<Handler>>,
     ) -> Result<Arc<Self>> {
-        Ok(Arc::new(
-            Self {
+        let disabled = registration.disabled;
+        Arc::pin_init(
+            pin_init!(Self {
                 buf,
                 registration,
-                enabled: AtomicBool::new(true),
+                enabled: AtomicBool::new(!disabled),
+                state: AtomicU8::new(EntryState::Removed as u8),
                 interp_file,
-            },
+                handler,
+                bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::bindings"),
+            }),
             GFP_KERNEL_ACCOUNT,
-        )?)
+        )
     }
 
     pub(crate) fn name(&self) -> &CStr {
@@ -50,7 +109,8 @@ impl Entry {
         Self::interpreter_of(&self.buf, &self.registration)
     }
 
-    /// The interpreter of a registration parsed from `buf`, before it is an entry.
+    /// The interpreter of a registration parsed from `buf`, before it is an
+    /// entry; a 'B' entry's handler name.
     pub(crate) fn interpreter_of<'a>(buf: &'a [u8], registration: &Registration) -> &'a CStr {
         cstr_at(buf, &registration.interpreter)
     }
@@ -63,6 +123,26 @@ impl Entry {
         self.interp_file.as_ref()
     }
 
+    pub(crate) fn handler(&self) -> Option<&Arc<Handler>> {
+        self.handler.as_ref()
+    }
+
+    pub(crate) fn is_bpf(&self) -> bool {
+        matches!(self.registration.matcher, Matcher::Bpf)
+    }
+
+    pub(crate) fn state(&self) -> EntryState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => EntryState::Staged,
+            1 => EntryState::Published,
+            _ => EntryState::Removed,
+        }
+    }
+
+    fn set_state(&self, state: EntryState) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
     pub(crate) fn is_enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }
@@ -71,13 +151,58 @@ impl Entry {
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 
-    fn matches(&self, candidate: &Candidate<'_>) -> bool {
+    pub(crate) fn matches(&self, candidate: &Candidate<'_>) -> bool {
         matches(&self.registration.matcher, &self.buf, candidate)
+    }
+
+    /// Binds `binding`; the caller holds the root inode lock and has checked
+    /// that the entry is staged.
+    pub(crate) fn bind(&self, binding: Binding) -> Result {
+        let mut bindings = self.bindings.lock();
+        if bindings.iter().any(|b| b.name == binding.name) {
+            return Err(EEXIST);
+        }
+        if bindings.len() >= crate::grammar::MAX_BINDINGS {
+            return Err(ENOSPC);
+        }
+        bindings.push(binding, GFP_KERNEL_ACCOUNT)?;
+        Ok(())
+    }
+
+    /// The index of the interpreter bound as `name`.
+    pub(crate) fn binding_index(&self, name: &[u8]) -> Option<usize> {
+        self.bindings.lock().iter().position(|b| b.name == name)
+    }
+
+    /// Runs `f` on the interpreter bound at `index`; bindings never go while
+    /// the entry lives, so an index once found stays valid.
+    pub(crate) fn with_binding<T>(&self, index: usize, f: impl FnOnce(&Binding) -> T) -> Option<T> {
+        self.bindings.lock().get(index).map(f)
+    }
+
+    /// Bytes the entry's text may take, for its buffer.
+    pub(crate) fn text_capacity(&self) -> usize {
+        let bound: usize = self
+            .bindings
+            .lock()
+            .iter()
+            .map(|b| crate::format::binding_text_len(&b.name, &b.path[..b.path.len() - 1]))
+            .sum();
+        crate::format::MAX_ENTRY_TEXT + bound
     }
 
     /// Writes the entry's file text.
     pub(crate) fn write_text(&self, out: &mut impl crate::format::ByteSink) -> core::fmt::Result {
-        crate::format::write_entry(out, &self.buf, &self.registration, self.is_enabled())
+        let bindings = self.bindings.lock();
+        crate::format::write_entry(
+            out,
+            &self.buf,
+            &self.registration,
+            self.is_enabled(),
+            bindings
+                .iter()
+                .map(|b| (&b.name[..], &b.path[..b.path.len() - 1])),
+        )
     }
 }
 
@@ -89,6 +214,37 @@ fn cstr_at<'a>(buf: &'a [u8], range: &core::ops::Range<usize>) -> &'a CStr {
         .unwrap_or(kernel::c_str!(""))
 }
 
+/// The entries exec searches, in registration order.
+pub(crate) struct EntryList {
+    entries: KVec<Arc<Entry>>,
+    /// Whether any entry is a 'B' entry, whose `match` program may sleep: then
+    /// exec takes a reference on the list and searches it outside RCU.
+    has_bpf: bool,
+}
+
+impl EntryList {
+    fn new(entries: KVec<Arc<Entry>>) -> Result<KBox<Arc<Self>>> {
+        let has_bpf = entries.iter().any(|e| e.is_bpf());
+        Ok(KBox::new(
+            Arc::new(Self { entries, has_bpf }, GFP_KERNEL_ACCOUNT)?,
+            GFP_KERNEL_ACCOUNT,
+        )?)
+    }
+
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Entry>> {
+        self.entries.iter()
+    }
+}
+
+/// What exec found in an instance.
+pub(crate) enum Found {
+    /// The handler, found without running any program.
+    Entry(Arc<Entry>),
+    /// The list holds 'B' entries: exec walks it itself, newest first, running
+    /// their `match` programs, which may sleep.
+    Walk(Arc<EntryList>),
+}
+
 /// The handlers of one user namespace.
 #[pin_data]
 pub(crate) struct Instance {
@@ -96,18 +252,26 @@ pub(crate) struct Instance {
     /// Registration order; exec searches newest first, as upstream's list_add().
     /// Every change makes a new list: exec reads it under RCU, lock-free.
     #[pin]
-    entries: RcuBox<KVec<Arc<Entry>>>,
+    entries: RcuBox<Arc<EntryList>>,
+    /// Entries registered with `D` and not yet enabled; changed under the root
+    /// inode lock.
+    #[pin]
+    staged: Mutex<KVec<Option<Arc<Entry>>>>,
 }
 
 /// A list of entries the instance no longer publishes; dropping it waits for the
 /// readers that may still see it, so drop it after releasing other locks.
-pub(crate) type RetiredEntries = Option<Retired<KVec<Arc<Entry>>>>;
+pub(crate) type RetiredEntries = Option<Retired<Arc<EntryList>>>;
+
+/// What removing an entry took out of the instance.
+pub(crate) struct Removed(#[allow(dead_code)] RetiredEntries);
 
 impl Instance {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             enabled: AtomicBool::new(true),
             entries <- RcuBox::new(),
+            staged <- new_mutex!(KVec::new(), "binfmt_misc_rs::Instance::staged"),
         })
     }
 
@@ -119,34 +283,93 @@ impl Instance {
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 
-    /// Appends `entry` once `create_file` succeeds; nothing changes if either the
+    /// Adds `entry` once `create_file` succeeds: to the list exec searches, or,
+    /// registered with `D`, to the staged entries. Nothing changes if either the
     /// new list or the file cannot be made. The caller holds the root inode lock.
     pub(crate) fn add(
         &self,
         entry: Arc<Entry>,
         create_file: impl FnOnce() -> Result,
     ) -> Result<RetiredEntries> {
-        self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| e.as_slice());
+        if !entry.is_enabled() {
+            let mut staged = self.staged.lock();
+            // Room first, so that nothing can fail once the file exists.
+            staged.reserve(1, GFP_KERNEL_ACCOUNT)?;
+            create_file()?;
+            match staged.iter_mut().find(|s| s.is_none()) {
+                Some(slot) => *slot = Some(entry.clone()),
+                None => staged.push(Some(entry.clone()), GFP_KERNEL_ACCOUNT)?,
+            }
+            entry.set_state(EntryState::Staged);
+            return Ok(None);
+        }
+        self.publish_with(entry, create_file)
+    }
+
+    fn publish_with(
+        &self,
+        entry: Arc<Entry>,
+        create_file: impl FnOnce() -> Result,
+    ) -> Result<RetiredEntries> {
+        let published = entry.clone();
+        let retired = self.entries.update(|entries| {
+            let entries = entries.map_or(&[][..], |e| e.entries.as_slice());
             let mut new = KVec::with_capacity(entries.len() + 1, GFP_KERNEL_ACCOUNT)?;
             for e in entries {
                 new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
             }
             new.push(entry, GFP_KERNEL_ACCOUNT)?;
-            let new = KBox::new(new, GFP_KERNEL_ACCOUNT)?;
+            let new = EntryList::new(new)?;
             create_file()?;
             Ok(Update::Replace(Some(new)))
-        })
+        })?;
+        published.set_state(EntryState::Published);
+        Ok(retired)
     }
 
-    /// Takes `entry` out of the list, if it is still there: `Ok(None)` if not.
+    /// The first `1` written to a staged entry: it enters the list exec searches,
+    /// sealed. The caller holds the root inode lock.
+    pub(crate) fn publish(&self, entry: &Arc<Entry>) -> Result<RetiredEntries> {
+        if entry.state() != EntryState::Staged {
+            entry.set_enabled(true);
+            return Ok(None);
+        }
+        let mut staged = self.staged.lock();
+        entry.set_enabled(true);
+        let retired = self
+            .publish_with(entry.clone(), || Ok(()))
+            .inspect_err(|_| {
+                entry.set_enabled(false);
+            })?;
+        if let Some(slot) = staged
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|s| Arc::ptr_eq(s, entry)))
+        {
+            *slot = None;
+        }
+        Ok(retired)
+    }
+
+    /// Takes `entry` out of the instance, if it is still there: `Ok(None)` if not.
     /// Fails only if the shorter list cannot be allocated, changing nothing.
-    pub(crate) fn remove(&self, entry: &Entry) -> Result<RetiredEntries> {
-        self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| e.as_slice());
+    pub(crate) fn remove(&self, entry: &Entry) -> Result<Option<Removed>> {
+        if entry.state() == EntryState::Staged {
+            let mut staged = self.staged.lock();
+            let taken = staged
+                .iter_mut()
+                .find(|s| s.as_ref().is_some_and(|s| core::ptr::eq(&**s, entry)))
+                .and_then(Option::take);
+            entry.set_state(EntryState::Removed);
+            drop(staged);
+            return Ok(taken.map(|_| Removed(None)));
+        }
+        let mut found = false;
+        let retired = self.entries.update(|entries| {
+            let entries = entries.map_or(&[][..], |e| e.entries.as_slice());
             if !entries.iter().any(|e| core::ptr::eq(&**e, entry)) {
                 return Ok(Update::Keep);
             }
+            found = true;
             if entries.len() == 1 {
                 return Ok(Update::Replace(None));
             }
@@ -154,34 +377,50 @@ impl Instance {
             for e in entries.iter().filter(|e| !core::ptr::eq(&***e, entry)) {
                 new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
             }
-            Ok(Update::Replace(Some(KBox::new(new, GFP_KERNEL_ACCOUNT)?)))
-        })
+            Ok(Update::Replace(Some(EntryList::new(new)?)))
+        })?;
+        if !found {
+            return Ok(None);
+        }
+        entry.set_state(EntryState::Removed);
+        Ok(Some(Removed(retired)))
     }
 
-    /// Takes every entry out of the list; cannot fail. The retired list holds them.
-    pub(crate) fn take_all(&self) -> RetiredEntries {
-        self.entries
+    /// Takes every entry out of the instance, staged ones too; cannot fail. The
+    /// retired list and the returned staged entries hold them.
+    pub(crate) fn take_all(&self) -> (RetiredEntries, KVec<Option<Arc<Entry>>>) {
+        let staged = core::mem::take(&mut *self.staged.lock());
+        let retired = self
+            .entries
             .update(|entries| {
                 Ok(match entries {
                     Some(_) => Update::Replace(None),
                     None => Update::Keep,
                 })
             })
-            .unwrap_or(None)
+            .unwrap_or(None);
+        let published = retired.iter().flat_map(|list| list.iter());
+        for entry in Iterator::chain(published, staged.iter().flatten()) {
+            entry.set_state(EntryState::Removed);
+        }
+        (retired, staged)
     }
 
     /// The newest enabled entry that recognises `candidate`, if the instance is
-    /// enabled. Runs under RCU: no lock, no sleep.
-    fn find(&self, guard: &RcuReadGuard, candidate: &Candidate<'_>) -> Option<Arc<Entry>> {
+    /// enabled, or the list to walk when that needs programs run. Runs under
+    /// RCU: no lock, no sleep.
+    fn find(&self, guard: &RcuReadGuard, candidate: &Candidate<'_>) -> Option<Found> {
         if !self.is_enabled() {
             return None;
         }
-        self.entries
-            .read(guard)?
-            .iter()
+        let list = self.entries.read(guard)?;
+        if list.has_bpf {
+            return Some(Found::Walk(list.clone()));
+        }
+        list.iter()
             .rev()
             .find(|e| e.is_enabled() && e.matches(candidate))
-            .cloned()
+            .map(|e| Found::Entry(e.clone()))
     }
 }
 
@@ -216,6 +455,9 @@ pub(crate) struct Registry {
     index: RcuBox<Index>,
     /// The delay before the next collection, grown while namespaces stay in use.
     collect_delay_ms: AtomicU32,
+    /// The bpf handlers ('B' entries) of every namespace.
+    #[pin]
+    bpf: Handlers,
 }
 
 /// First delay of the collection after an unmount, and the longest.
@@ -227,7 +469,12 @@ impl Registry {
             namespaces <- new_mutex!(RBTree::new(), "binfmt_misc_rs::Registry::namespaces"),
             index <- RcuBox::new(),
             collect_delay_ms: AtomicU32::new(COLLECT_DELAY_MS.0),
+            bpf <- Handlers::new(),
         })
+    }
+
+    pub(crate) fn bpf(&self) -> &Handlers {
+        &self.bpf
     }
 
     /// The instance for a new superblock of `ns`: the namespace's existing one or a
@@ -353,7 +600,7 @@ impl Registry {
         &self,
         chain: impl Iterator<Item = NsKey>,
         candidate: &Candidate<'_>,
-    ) -> Option<Arc<Entry>> {
+    ) -> Option<Found> {
         let guard = RcuReadGuard::new();
         let index = self.index.read(&guard)?;
         let instance = chain

@@ -41,5 +41,6 @@ pub fn matches(matcher: &Matcher, buf: &[u8], candidate: &Candidate<'_>) -> bool
                     .all(|((h, m), k)| (h ^ m) & k == 0),
             }
         }
+        Matcher::Bpf => false,
     }
 }

@@ -2,14 +2,16 @@
 
 //! A register string for a parsed registration: the inverse of
 //! [`parse_register`](crate::grammar::parse_register), for round-trip tests and
-//! fuzzing on the host. The kernel never needs it, so only the host crate has it.
+//! fuzzing on the host, and the checks the fuzzer runs on registrations and on
+//! bindings. The kernel never needs it, so only the host crate has it.
 
-use crate::format::{write_entry, ByteSink, MAX_ENTRY_TEXT};
+use crate::format::{binding_text_len, write_entry, ByteSink, MAX_BINDING_TEXT, MAX_ENTRY_TEXT};
 use crate::grammar::{
-    parse_register, Matcher, Registration, BINPRM_BUF_SIZE, MAX_REGISTER_LENGTH, PAD,
+    parse_binding, parse_register, Matcher, Registration, BINDING_NAME_MAX, BINPRM_BUF_SIZE,
+    MAX_REGISTER_LENGTH, MIN_REGISTER_LENGTH, PAD,
 };
 use crate::matching::{matches, Candidate};
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 /// Writes a register string that parses back to `reg` (parsed from `buf`).
 ///
@@ -18,6 +20,8 @@ use core::fmt;
 /// and mask bytes go out as they are where that is unambiguous, so the string is
 /// no longer than the original but for backslashes; see [`write_field_bytes`].
 pub fn write_register(out: &mut impl ByteSink, buf: &[u8], reg: &Registration) -> fmt::Result {
+    let mut out = Counted { out, len: 0 };
+    let out = &mut out;
     let del = buf[0];
     let field = |out: &mut dyn ByteSink, bytes: &[u8]| -> fmt::Result {
         out.write_bytes(&[del])?;
@@ -48,21 +52,52 @@ pub fn write_register(out: &mut impl ByteSink, buf: &[u8], reg: &Registration) -
             escaped(out, &buf[magic.clone()])?;
             escaped(out, mask.as_ref().map_or(&[][..], |m| &buf[m.clone()]))?;
         }
+        Matcher::Bpf => {
+            field(out, b"B")?;
+            for _ in 0..3 {
+                field(out, b"")?;
+            }
+        }
     }
     field(out, &buf[reg.interpreter.clone()])?;
     out.write_bytes(&[del])?;
-    // `C` implies `O`, so `O` is written only when it stands alone.
+    // `C` and `T` imply `O`, so `O` is written only when it stands alone.
+    let implied_open_binary = reg.flags.credentials || reg.flags.transparent;
     for letter in reg.flags.letters() {
-        if letter != b'O' || !reg.flags.credentials {
+        if letter != b'O' || !implied_open_binary {
             out.write_bytes(&[letter])?;
         }
     }
+    if reg.disabled {
+        out.write_bytes(b"D")?;
+    }
     // The parser pads the input with the delimiter and then skips one newline: a
     // newline delimiter must be followed by one more, or the skip leaves the input.
-    if del == b'\n' {
+    // The shortest `B` string is a byte short of the shortest register string,
+    // and the skipped newline makes up for it.
+    if del == b'\n' || out.len < MIN_REGISTER_LENGTH {
         out.write_bytes(b"\n")?;
     }
     Ok(())
+}
+
+/// A sink that counts what passes through it.
+struct Counted<'a, S: ByteSink> {
+    out: &'a mut S,
+    len: usize,
+}
+
+impl<S: ByteSink> fmt::Write for Counted<'_, S> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.write_bytes(s.as_bytes())
+    }
+}
+
+impl<S: ByteSink> ByteSink for Counted<'_, S> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> fmt::Result {
+        self.len += bytes.len();
+        self.out.write_bytes(bytes)
+    }
 }
 
 /// Writes decoded magic or mask bytes so that upstream's `scanarg()` and
@@ -144,7 +179,7 @@ pub fn check_round_trip(input: &[u8], pad: u8) -> bool {
     };
     let buf = &buf[..end];
     let mut text = Bytes::<MAX_ENTRY_TEXT>::new();
-    write_entry(&mut text, buf, &reg, true).expect("entry text fits a page");
+    write_entry(&mut text, buf, &reg, true, []).expect("entry text fits a page");
 
     let mut header = [0u8; BINPRM_BUF_SIZE];
     let n = input.len().min(BINPRM_BUF_SIZE);
@@ -169,7 +204,7 @@ pub fn check_round_trip(input: &[u8], pad: u8) -> bool {
                 .flatten()
                 .map(|r| buf[r.clone()].iter().filter(|&&b| b == b'\\').count())
                 .sum(),
-            Matcher::Extension(_) => 0,
+            Matcher::Extension(_) | Matcher::Bpf => 0,
         };
         assert!(
             again.len() <= input.len() + 3 * backslashes,
@@ -186,6 +221,7 @@ pub fn check_round_trip(input: &[u8], pad: u8) -> bool {
     assert_eq!(buf[reg.name.clone()], buf2[reg2.name.clone()]);
     assert_eq!(buf[reg.interpreter.clone()], buf2[reg2.interpreter.clone()]);
     assert_eq!(reg.flags, reg2.flags);
+    assert_eq!(reg.disabled, reg2.disabled);
     match (&reg.matcher, &reg2.matcher) {
         (Matcher::Extension(a), Matcher::Extension(b)) => {
             assert_eq!(buf[a.clone()], buf2[b.clone()])
@@ -209,10 +245,46 @@ pub fn check_round_trip(input: &[u8], pad: u8) -> bool {
                 k2.as_ref().map(|k| &buf2[k.clone()])
             );
         }
+        (Matcher::Bpf, Matcher::Bpf) => {}
         _ => panic!("matcher kind changed"),
     }
     let mut text2 = Bytes::<MAX_ENTRY_TEXT>::new();
-    write_entry(&mut text2, buf2, &reg2, true).expect("entry text fits a page");
+    write_entry(&mut text2, buf2, &reg2, true, []).expect("entry text fits a page");
     assert_eq!(text.as_slice(), text2.as_slice());
+    true
+}
+
+/// The checks a fuzzer runs on one write to an entry's file; panics on a
+/// violation. Returns whether [`parse_binding`] accepts `input`.
+///
+/// For an accepted input: the binding holds the rules the kernel side relies on,
+/// and a `B` entry's text with it bound twice is exactly [`binding_text_len`]
+/// per line longer than without, within [`MAX_BINDING_TEXT`] per line.
+pub fn check_binding(input: &[u8]) -> bool {
+    let Ok(binding) = parse_binding(input) else {
+        return false;
+    };
+    let name = &input[binding.name.clone()];
+    let path = &input[binding.path.clone()];
+    assert!(!input.contains(&0));
+    assert_eq!(binding.name.start, 1);
+    assert!((1..=BINDING_NAME_MAX).contains(&name.len()));
+    assert!(name.iter().all(u8::is_ascii_graphic));
+    assert_eq!(input[binding.name.end], b' ');
+    assert_eq!(binding.path.start, binding.name.end + 1);
+    assert_eq!(path.first(), Some(&b'/'));
+    assert!(input[binding.path.end..] == *b"" || input[binding.path.end..] == *b"\n");
+    let line = binding_text_len(name, path);
+    assert!(line <= MAX_BINDING_TEXT);
+
+    let mut buf = [0u8; BUF];
+    let (end, reg) = parse_into(b":entry:B::::handler:D", 0, &mut buf).expect("a B entry");
+    let buf = &buf[..end];
+    let mut bare = Bytes::<MAX_ENTRY_TEXT>::new();
+    write_entry(&mut bare, buf, &reg, false, []).expect("entry text fits a page");
+    let mut bound = Bytes::<{ MAX_ENTRY_TEXT + 2 * MAX_BINDING_TEXT }>::new();
+    write_entry(&mut bound, buf, &reg, false, [(name, path), (name, path)])
+        .expect("entry text fits its bindings");
+    assert_eq!(bound.as_slice().len(), bare.as_slice().len() + 2 * line);
     true
 }

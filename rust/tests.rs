@@ -6,7 +6,7 @@
 use crate::format::{status_text, write_entry, ByteSink};
 use crate::grammar::*;
 use crate::matching::{matches, Candidate};
-use crate::register_text::check_round_trip;
+use crate::register_text::{check_binding, check_round_trip};
 use std::string::String;
 use std::vec::Vec;
 
@@ -39,10 +39,29 @@ fn parse(input: &[u8]) -> Result<(Vec<u8>, Registration), Invalid> {
 }
 
 fn entry_text(input: &[u8]) -> String {
+    entry_text_with(input, true, &[])
+}
+
+/// The text of the entry `input` registers, with `bindings` as (name, path).
+fn entry_text_with(input: &[u8], enabled: bool, bindings: &[(&str, &str)]) -> String {
     let (buf, reg) = parse(input).expect("valid registration");
     let mut out = Text(Vec::new());
-    write_entry(&mut out, &buf, &reg, true).unwrap();
+    let bindings = bindings
+        .iter()
+        .map(|(name, path)| (name.as_bytes(), path.as_bytes()));
+    write_entry(&mut out, &buf, &reg, enabled, bindings).unwrap();
     String::from_utf8(out.0).unwrap()
+}
+
+fn assert_all_rejected(cases: &[&[u8]]) {
+    for case in cases {
+        assert_eq!(
+            parse(case),
+            Err(Invalid),
+            "{:?}",
+            String::from_utf8_lossy(case)
+        );
+    }
 }
 
 #[test]
@@ -54,6 +73,7 @@ fn extension_entry() {
     assert_eq!(&buf[reg.interpreter.clone()], b"/bin/sh");
     assert_eq!(buf[reg.interpreter.end], 0);
     assert_eq!(reg.flags, Flags::default());
+    assert!(!reg.disabled);
     assert_eq!(
         entry_text(b":qemu-sh:E::sh::/bin/sh:"),
         "enabled\ninterpreter /bin/sh\nflags: \nextension .sh\n"
@@ -100,7 +120,7 @@ fn c_implies_o_and_flags_repeat() {
             preserve_argv0: true,
             open_binary: true,
             credentials: true,
-            open_file: false
+            ..Flags::default()
         }
     );
 }
@@ -163,12 +183,12 @@ fn offsets_follow_kstrtoint() {
 fn magic_must_fit_the_exec_buffer() {
     assert!(parse(b":n:M:254:ab::/i:").is_ok());
     assert_eq!(parse(b":n:M:255:ab::/i:"), Err(Invalid));
-    let big: String = std::iter::repeat("\\x01").take(257).collect();
+    let big: String = "\\x01".repeat(257);
     assert_eq!(
         parse(std::format!(":n:M::{big}::/i:").as_bytes()),
         Err(Invalid)
     );
-    let max: String = std::iter::repeat("\\x01").take(256).collect();
+    let max: String = "\\x01".repeat(256);
     assert!(parse(std::format!(":n:M::{max}::/i:").as_bytes()).is_ok());
 }
 
@@ -193,14 +213,7 @@ fn rejected_registrations() {
         b":n:EE::ext::/bin/sh:", // type is one letter
         b":n:E::e\0t::/bin/sh:", // NUL inside a field
     ];
-    for case in cases {
-        assert_eq!(
-            parse(case),
-            Err(Invalid),
-            "{:?}",
-            String::from_utf8_lossy(case)
-        );
-    }
+    assert_all_rejected(cases);
     let long = [b'x'; MAX_REGISTER_LENGTH + 1];
     assert_eq!(parse(&long), Err(Invalid));
 }
@@ -299,9 +312,10 @@ impl XorShift {
 /// invariants the kernel side relies on.
 #[test]
 fn random_registrations_keep_invariants() {
-    const ALPHABET: &[u8] = b":|\\x09afAFMEPOCF\n\0/.-+ ";
+    const ALPHABET: &[u8] = b":|\\x09afAFMEBPOCFTLD\n\0/.-+ ";
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let mut accepted = 0;
+    let mut accepted_bpf = 0;
     for _ in 0..200_000 {
         let mut input = Vec::new();
         let del = if rng.below(8) == 0 { b'|' } else { b':' };
@@ -320,22 +334,29 @@ fn random_registrations_keep_invariants() {
         input.push(del);
         field(&mut rng, &mut input, false);
         input.push(del);
-        input.push(b"MEMEX"[rng.below(5)]);
+        let entry_type = b"MEMEBX"[rng.below(6)];
+        input.push(entry_type);
         input.push(del);
-        if rng.below(2) == 0 {
+        // Most `B` strings leave offset, magic and mask empty, as they must.
+        let bare = entry_type == b'B' && rng.below(4) != 0;
+        if !bare && rng.below(2) == 0 {
             let offset = std::format!("{}", rng.below(300));
             input.extend_from_slice(offset.as_bytes());
         }
         input.push(del);
-        field(&mut rng, &mut input, true);
+        if !bare {
+            field(&mut rng, &mut input, true);
+        }
         input.push(del);
-        field(&mut rng, &mut input, true);
+        if !bare {
+            field(&mut rng, &mut input, true);
+        }
         input.push(del);
         input.push(b'/');
         field(&mut rng, &mut input, false);
         input.push(del);
         for _ in 0..rng.below(4) {
-            input.push(b"POCFZ"[rng.below(5)]);
+            input.push(b"POCFTLDDZ"[rng.below(9)]);
         }
         if rng.below(2) == 0 {
             input.push(b'\n');
@@ -376,12 +397,29 @@ fn random_registrations_keep_invariants() {
                     assert!(mask.end <= count);
                 }
             }
+            Matcher::Bpf => {
+                accepted_bpf += 1;
+                assert_eq!(reg.flags, Flags::default());
+            }
+        }
+        assert!(!(reg.flags.transparent && reg.flags.preserve_argv0));
+        if reg.flags.loader {
+            let with_loader = Flags {
+                loader: true,
+                open_file: reg.flags.open_file,
+                ..Flags::default()
+            };
+            assert_eq!(reg.flags, with_loader);
         }
         let mut out = Text(Vec::new());
-        write_entry(&mut out, &buf, &reg, false).unwrap();
+        write_entry(&mut out, &buf, &reg, false, []).unwrap();
         assert!(out.0.len() <= crate::format::MAX_ENTRY_TEXT);
         assert!(check_round_trip(&input, 0xa5));
     }
+    assert!(
+        accepted_bpf > 2_000,
+        "only {accepted_bpf} random B inputs were accepted"
+    );
     assert!(
         accepted > 20_000,
         "only {accepted} random inputs were accepted"
@@ -393,12 +431,10 @@ fn random_registrations_keep_invariants() {
 #[test]
 fn largest_entry_text_fits_a_page() {
     let fill = |head: &str, tail: &str| {
-        let interp: String = std::iter::repeat("i")
-            .take(MAX_REGISTER_LENGTH - head.len() - tail.len() - 1)
-            .collect();
+        let interp: String = "i".repeat(MAX_REGISTER_LENGTH - head.len() - tail.len() - 1);
         std::format!("{head}/{interp}{tail}")
     };
-    let magic: String = std::iter::repeat("\\xff").take(230).collect();
+    let magic: String = "\\xff".repeat(230);
     for input in [
         fill(":n:E::e::", ":POCF"),
         fill(&std::format!(":n:M::{magic}:{magic}:"), ":POCF"),
@@ -453,7 +489,442 @@ fn register_strings_round_trip() {
         b":n:E:ignored:.e:ignored:/i:",
         b"|a:b|M|255|\\xff||/i:x|F",
         b"\nn\nE\n\ne\n\n/i\n\n",
+        // The shortest `B` strings: the writer adds the newline to reach the
+        // shortest register length.
+        b":n:B::::h:\n",
+        b"\nn\nB\n\n\n\nh\n\n",
+        b":qemu:B::::my_handler:DD",
+        b"BnBBBBBBhandlerBD",
+        b":n:E::e::/i:TDO",
+        b":n:M::ab::i:LFD\n",
+        b":n:E::e::i:CFT",
     ] {
         assert!(check_round_trip(input, 0), "{:?}", std::string::String::from_utf8_lossy(input));
     }
+}
+
+fn flags_of(input: &[u8]) -> Flags {
+    parse(input)
+        .unwrap_or_else(|_| panic!("{:?}", String::from_utf8_lossy(input)))
+        .1
+        .flags
+}
+
+/// No flag letter may be the delimiter, or the flag scan would run on into the
+/// padding; any other byte may, even the type letter.
+#[test]
+fn flag_letters_are_no_delimiters() {
+    for del in *b"POCFTLD" {
+        let input: Vec<u8> = b":n:E::ext::/bin/sh:"
+            .iter()
+            .map(|&b| if b == b':' { del } else { b })
+            .collect();
+        assert_eq!(parse(&input), Err(Invalid), "{}", char::from(del));
+    }
+    for accepted in [
+        &b"XnXEXXextXX/bin/shX"[..],
+        b"BnnBBBBBBhandlerB",
+        b"EnEEEEextEE/iE",
+    ] {
+        assert!(
+            parse(accepted).is_ok(),
+            "{:?}",
+            String::from_utf8_lossy(accepted)
+        );
+    }
+}
+
+#[test]
+fn bpf_entry() {
+    let (buf, reg) = parse(b":qemu:B::::my_handler:").unwrap();
+    assert_eq!(&buf[reg.name.clone()], b"qemu");
+    assert_eq!(reg.matcher, Matcher::Bpf);
+    assert_eq!(&buf[reg.interpreter.clone()], b"my_handler");
+    assert_eq!(buf[reg.interpreter.end], 0);
+    assert_eq!(reg.flags, Flags::default());
+    assert!(!reg.disabled);
+    // `D` is the one flag a `B` entry may have; a handler name is no path.
+    for disabled in [
+        &b":qemu:B::::my_handler:D"[..],
+        b":n:B::::h:DD\n",
+        b"|n|B||||h|D",
+    ] {
+        let (_, reg) = parse(disabled).unwrap();
+        assert_eq!(reg.matcher, Matcher::Bpf);
+        assert_eq!(reg.flags, Flags::default());
+        assert!(reg.disabled, "{:?}", String::from_utf8_lossy(disabled));
+    }
+    let header = [0u8; BINPRM_BUF_SIZE];
+    let candidate = Candidate {
+        header: &header,
+        path: b"/x",
+    };
+    assert!(!matches(&reg.matcher, &buf, &candidate));
+}
+
+#[test]
+fn rejected_bpf_entries() {
+    assert_all_rejected(&[
+        b":n:B:0:::h:",     // offset
+        b":n:B::\\x7f::h:", // magic
+        b":n:B:::\\xff:h:", // mask
+        b":n:B:::h:",       // a field short
+        b":name:B:::::",    // empty handler name
+        b":n:B::::h",       // no delimiter after the handler
+        b":n:B::::h:X",     // unknown flag
+        b":n:BB::::h:",     // type is one letter
+        b":n:B::::h:",      // ten bytes: shorter than any register string
+    ]);
+    for flags in ["P", "O", "C", "F", "T", "L", "DP", "PD", "FD", "DDO"] {
+        let input = std::format!(":qemu:B::::my_handler:{flags}");
+        assert_eq!(parse(input.as_bytes()), Err(Invalid), "{flags}");
+    }
+}
+
+#[test]
+fn disabled_static_entries() {
+    let (_, reg) = parse(b":n:E::e::/i:DPD\n").unwrap();
+    assert!(reg.disabled);
+    assert_eq!(
+        reg.flags,
+        Flags {
+            preserve_argv0: true,
+            ..Flags::default()
+        }
+    );
+    // `D` never shows: the first line tells whether the entry is enabled.
+    assert_eq!(
+        entry_text_with(b":n:E::e::/i:DPD", false, &[]),
+        "disabled\ninterpreter /i\nflags: P\nextension .e\n"
+    );
+}
+
+#[test]
+fn transparent_implies_open_binary_and_excludes_preserve_argv0() {
+    let transparent = Flags {
+        transparent: true,
+        open_binary: true,
+        ..Flags::default()
+    };
+    assert_eq!(flags_of(b":n:E::e::/i:T"), transparent);
+    assert_eq!(flags_of(b":n:E::e::i:TO\n"), transparent);
+    assert!(flags_of(b":n:E::e::/i:TC").credentials);
+    assert!(flags_of(b":n:E::e::i:TF").open_file);
+    assert_all_rejected(&[b":n:E::e::/i:TP", b":n:E::e::/i:PT", b":n:M::ab::/i:TFP\n"]);
+}
+
+#[test]
+fn loader_excludes_argv_and_binary_flags() {
+    let loader = Flags {
+        loader: true,
+        ..Flags::default()
+    };
+    assert_eq!(flags_of(b":n:E::e::/i:L"), loader);
+    assert_eq!(flags_of(b":n:M::ab::/i:LL\n"), loader);
+    assert!(flags_of(b":n:E::e::/i:LF").open_file);
+    assert!(parse(b":n:E::e::/i:LD").unwrap().1.disabled);
+    for other in ["T", "P", "C", "O", "TF", "CF", "FO", "TD"] {
+        for input in [
+            std::format!(":n:E::e::/i:L{other}"),
+            std::format!(":n:E::e::/i:{other}L"),
+        ] {
+            assert_eq!(parse(input.as_bytes()), Err(Invalid), "{input}");
+        }
+    }
+}
+
+/// `L` loads the binary with an interpreter opened at exec time, like `C`, so
+/// without `F` the interpreter must not depend on the working directory.
+#[test]
+fn loader_without_open_file_needs_an_absolute_interpreter() {
+    assert_all_rejected(&[
+        b":n:E::e::i:L",
+        b":n:E::e::./i:L",
+        b":n:M::ab::i:LD\n",
+        b":n:E::e::i:C",
+    ]);
+    for accepted in [&b":n:E::e::i:LF"[..], b":n:E::e::i:FL", b":n:E::e::/i:L"] {
+        assert!(parse(accepted).is_ok(), "{accepted:?}");
+    }
+}
+
+#[test]
+fn flag_letters_print_in_upstream_order() {
+    let all = Flags {
+        preserve_argv0: true,
+        open_binary: true,
+        credentials: true,
+        open_file: true,
+        transparent: true,
+        loader: true,
+    };
+    assert_eq!(all.letters().collect::<Vec<_>>(), b"POCFTL");
+    assert_eq!(
+        entry_text(b":n:M:1:\\x7f::/i:TO"),
+        "enabled\ninterpreter /i\nflags: OT\noffset 1\nmagic 7f\n"
+    );
+    assert_eq!(
+        entry_text(b":n:M::ab::i:LF"),
+        "enabled\ninterpreter i\nflags: FL\noffset 0\nmagic 6162\n"
+    );
+    // `P` and `L` never meet: the flags line can't read "PL".
+    assert_eq!(parse(b":n:M::ab::/i:PL"), Err(Invalid));
+}
+
+#[test]
+fn bpf_entry_text() {
+    assert_eq!(
+        entry_text_with(b":qemu:B::::my_handler:D", false, &[]),
+        "disabled\nbpf my_handler\nflags: \n"
+    );
+    assert_eq!(
+        entry_text_with(
+            b":qemu:B::::my_handler:D",
+            true,
+            &[
+                ("aarch64", "/usr/bin/qemu-aarch64"),
+                ("arm", "/usr/bin/qemu-arm")
+            ]
+        ),
+        "enabled\nbpf my_handler\n\
+         bpf-interpreter aarch64 /usr/bin/qemu-aarch64\n\
+         bpf-interpreter arm /usr/bin/qemu-arm\n\
+         flags: \n"
+    );
+    // Static entries bind nothing.
+    assert_eq!(
+        entry_text_with(b":n:E::e::/i:", true, &[("a", "/x")]),
+        "enabled\ninterpreter /i\nflags: \nextension .e\n"
+    );
+}
+
+/// A page holds no `B` entry with all its bindings at their longest: the text
+/// is bounded by [`MAX_ENTRY_TEXT`] plus [`MAX_BINDING_TEXT`] per binding.
+///
+/// [`MAX_ENTRY_TEXT`]: crate::format::MAX_ENTRY_TEXT
+/// [`MAX_BINDING_TEXT`]: crate::format::MAX_BINDING_TEXT
+#[test]
+fn largest_bpf_entry_text() {
+    use crate::format::{binding_text_len, MAX_BINDING_TEXT, MAX_ENTRY_TEXT};
+    let handler: String = "h".repeat(MAX_REGISTER_LENGTH - ":n:B::::".len() - ":D".len());
+    let input = std::format!(":n:B::::{handler}:D");
+    assert_eq!(input.len(), MAX_REGISTER_LENGTH);
+    assert!(entry_text(input.as_bytes()).len() <= MAX_ENTRY_TEXT);
+
+    let name: String = "n".repeat(BINDING_NAME_MAX);
+    let path = std::format!("/{}", "p".repeat(MAX_ENTRY_WRITE - 3 - BINDING_NAME_MAX));
+    let write = std::format!("+{name} {path}");
+    assert_eq!(write.len(), MAX_ENTRY_WRITE);
+    assert!(check_binding(write.as_bytes()));
+    assert_eq!(
+        binding_text_len(name.as_bytes(), path.as_bytes()),
+        MAX_BINDING_TEXT
+    );
+    let bindings: Vec<(&str, &str)> =
+        std::iter::repeat_n((name.as_str(), path.as_str()), MAX_BINDINGS).collect();
+    let text = entry_text_with(input.as_bytes(), true, &bindings);
+    assert!(text.len() > MAX_ENTRY_TEXT);
+    assert!(text.len() <= MAX_ENTRY_TEXT + MAX_BINDINGS * MAX_BINDING_TEXT);
+}
+
+#[test]
+fn binding_limits() {
+    assert_eq!(BINDING_NAME_MAX, 32);
+    assert_eq!(MAX_BINDINGS, 100);
+    assert_eq!(MAX_ENTRY_WRITE, 4131);
+}
+
+fn binding(input: &[u8]) -> Result<(&[u8], &[u8]), Invalid> {
+    let binding = parse_binding(input)?;
+    assert!(check_binding(input));
+    Ok((&input[binding.name], &input[binding.path]))
+}
+
+#[test]
+fn bindings() {
+    let write = b"+aarch64 /usr/bin/qemu-aarch64";
+    assert_eq!(
+        parse_binding(write),
+        Ok(Binding {
+            name: 1..8,
+            path: 9..write.len()
+        })
+    );
+    let name_max = [b'n'; BINDING_NAME_MAX];
+    let longest_name = [&b"+"[..], &name_max, b" /x"].concat();
+    let accepted: &[(&[u8], &[u8], &[u8])] = &[
+        (b"+arm /usr/bin/qemu-arm\n", b"arm", b"/usr/bin/qemu-arm"),
+        // One newline goes, the rest is path.
+        (b"+a /x\n\n", b"a", b"/x\n"),
+        (b"+a /", b"a", b"/"),
+        // The path runs from the first space to the end, spaces included.
+        (b"+a /my dir/x y ", b"a", b"/my dir/x y "),
+        (b"+x86-64.v2~! /x", b"x86-64.v2~!", b"/x"),
+        (&longest_name, &name_max, b"/x"),
+    ];
+    for &(input, name, path) in accepted {
+        assert_eq!(
+            binding(input),
+            Ok((name, path)),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    let long_name = [&b"+"[..], &[b'n'; BINDING_NAME_MAX + 1], b" /x"].concat();
+    let rejected: &[&[u8]] = &[
+        b"",
+        b"+",
+        b"aarch64 /usr/bin/qemu-aarch64", // no `+`
+        b"+aarch64",                      // no space
+        b"+aarch64/x\n",
+        b"+ /x",     // empty name
+        &long_name,  // 33-byte name
+        b"+a\tb /x", // tab in the name
+        b"+a\nb /x", // newline in the name
+        b"+a\n /x",
+        b"+a b /x",   // name "a", path "b /x": relative
+        b"+a  /x",    // path " /x": relative
+        b"+a\x7f /x", // DEL in the name
+        b"+\xc3\xa9 /x",
+        b"+a /x\0", // NUL anywhere
+        b"+a\0 /x",
+        b"+a /x\0y\n",
+        b"\0+a /x",
+        b"+a x", // relative path
+        b"+a ./x",
+        b"+a ", // empty path
+        b"+a \n",
+        b"+a \n/x",
+        b"-1",
+        b"+1",
+    ];
+    for &input in rejected {
+        assert_eq!(
+            parse_binding(input),
+            Err(Invalid),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    let too_long = [&b"+a /"[..], &[b'p'; MAX_ENTRY_WRITE - 3]].concat();
+    assert_eq!(too_long.len(), MAX_ENTRY_WRITE + 1);
+    assert_eq!(parse_binding(&too_long), Err(Invalid));
+    assert!(parse_binding(&too_long[..MAX_ENTRY_WRITE]).is_ok());
+}
+
+/// Random entry-file writes: [`parse_binding`] agrees with a plain statement of
+/// its rules and never panics.
+#[test]
+fn random_bindings_follow_the_rules() {
+    const ALPHABET: &[u8] = b"+ /\n\t\0aZ.~\x7f\xff";
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut accepted = 0;
+    for _ in 0..100_000 {
+        // Mostly well-formed: a name, a space, an absolute path, a newline.
+        let mut input = std::vec![b'+'];
+        for _ in 0..rng.below(BINDING_NAME_MAX + 3) {
+            let byte = if rng.below(16) == 0 {
+                ALPHABET[rng.below(ALPHABET.len())]
+            } else {
+                b"aZ.~+/"[rng.below(6)]
+            };
+            input.push(byte);
+        }
+        input.push(b' ');
+        if rng.below(4) != 0 {
+            input.push(b'/');
+        }
+        for _ in 0..rng.below(8) {
+            input.push(ALPHABET[rng.below(ALPHABET.len())]);
+        }
+        if rng.below(2) == 0 {
+            input.push(b'\n');
+        }
+        let expected = (|| {
+            let text = input.strip_prefix(b"+")?;
+            let space = text.iter().position(|&b| b == b' ')?;
+            let (name, rest) = (&text[..space], &text[space + 1..]);
+            let path = rest.strip_suffix(b"\n").unwrap_or(rest);
+            let valid = !input.contains(&0)
+                && (1..=BINDING_NAME_MAX).contains(&name.len())
+                && name.iter().all(|b| (0x21..=0x7e).contains(b))
+                && path.starts_with(b"/");
+            valid.then_some((name, path))
+        })();
+        assert_eq!(binding(&input).ok(), expected, "{input:?}");
+        accepted += usize::from(expected.is_some());
+    }
+    assert!(
+        accepted > 1_000,
+        "only {accepted} random writes were accepted"
+    );
+}
+
+// ---- The kfunc and struct_ops argument rules of 'B' handlers ----
+
+#[test]
+fn kfunc_strings_need_a_nul_and_content() {
+    use crate::bpf_rules::{c_string, Invalid};
+    assert_eq!(c_string(b"abc\0"), Ok(&b"abc"[..]));
+    assert_eq!(c_string(b"abc\0junk"), Ok(&b"abc"[..]));
+    assert_eq!(c_string(b"abc"), Err(Invalid));
+    assert_eq!(c_string(b"\0abc"), Err(Invalid));
+    assert_eq!(c_string(b""), Err(Invalid));
+}
+
+#[test]
+fn set_interp_paths() {
+    use crate::bpf_rules::{interp_path, PathError, PATH_MAX};
+    assert_eq!(interp_path(b"/bin/sh\0"), Ok(&b"/bin/sh"[..]));
+    assert_eq!(interp_path(b"bin/sh\0"), Err(PathError::Invalid));
+    assert_eq!(interp_path(b"/bin/sh"), Err(PathError::Invalid));
+    assert_eq!(interp_path(b"\0"), Err(PathError::Invalid));
+    let mut long = std::vec![b'/'; PATH_MAX - 1];
+    long.push(0);
+    assert_eq!(interp_path(&long).map(<[u8]>::len), Ok(PATH_MAX - 1));
+    let mut too_long = std::vec![b'/'; PATH_MAX];
+    too_long.push(0);
+    assert_eq!(interp_path(&too_long), Err(PathError::TooLong));
+}
+
+#[test]
+fn handler_names_follow_bpf_object_names() {
+    use crate::bpf_rules::object_name;
+    let field = |s: &[u8]| {
+        let mut f = [0u8; 16];
+        f[..s.len()].copy_from_slice(s);
+        f
+    };
+    assert_eq!(
+        object_name(&field(b"my_handler.v2")),
+        Ok(&b"my_handler.v2"[..])
+    );
+    assert!(object_name(&field(b"")).is_err());
+    assert!(object_name(&field(b"a-b")).is_err());
+    assert!(object_name(&field(b"a b")).is_err());
+    assert!(object_name(&field(b"a/b")).is_err());
+    assert!(object_name(&field(b"fifteen_chars_x")).is_ok());
+    assert!(object_name(b"sixteen_chars_xx").is_err());
+}
+
+#[test]
+fn set_flags_maps_to_static_flags() {
+    use crate::bpf_rules::*;
+    let f = invocation_flags(0).unwrap();
+    assert_eq!(f, Flags::default());
+    let f = invocation_flags(PRESERVE_ARGV0 | EXECFD).unwrap();
+    assert!(f.preserve_argv0 && f.open_binary && !f.credentials);
+    let f = invocation_flags(CREDENTIALS).unwrap();
+    assert!(f.credentials && f.open_binary && !f.preserve_argv0);
+    assert_eq!(invocation_flags(1 << 5), Err(FlagsError::Invalid));
+    assert_eq!(invocation_flags(LOADER | EXECFD), Err(FlagsError::Invalid));
+    assert_eq!(
+        invocation_flags(TRANSPARENT | PRESERVE_ARGV0),
+        Err(FlagsError::Invalid)
+    );
+    assert_eq!(invocation_flags(LOADER), Err(FlagsError::Unsupported));
+    assert_eq!(
+        invocation_flags(TRANSPARENT | EXECFD),
+        Err(FlagsError::Unsupported)
+    );
 }

@@ -235,6 +235,12 @@ unsafe impl Send for UserNamespace {}
 unsafe impl Sync for UserNamespace {}
 
 impl UserNamespace {
+    /// The caller's user namespace.
+    pub(crate) fn current() -> ARef<Self> {
+        // SAFETY: The caller's credentials hold their namespace while it runs.
+        unsafe { Self::from_raw(b::bmrs_current_user_ns()) }.into()
+    }
+
     pub(crate) fn key(&self) -> NsKey {
         NsKey(self.as_ptr() as usize)
     }
@@ -504,6 +510,16 @@ impl BinPrm {
         self.0.get()
     }
 
+    /// For the bpf glue, which hands the bprm to the handler's programs.
+    pub(crate) fn as_raw(&self) -> *mut b::linux_binprm {
+        self.raw()
+    }
+
+    /// Identity of the exec, for the kfuncs to find its staged state.
+    pub(crate) fn key(&self) -> usize {
+        self.raw() as usize
+    }
+
     /// The binary's first bytes and its path, for matching.
     pub(crate) fn candidate(&self) -> crate::matching::Candidate<'_> {
         // SAFETY: buf is filled before binfmts are asked; interp is a valid string
@@ -692,15 +708,12 @@ impl<T> Drop for Retired<T> {
     }
 }
 
-/// A page-sized text buffer that never grows.
+/// A text buffer that never grows.
 pub(crate) struct PageText(KVec<u8>);
 
 impl PageText {
-    pub(crate) fn new() -> Result<Self> {
-        Ok(Self(KVec::with_capacity(
-            crate::format::MAX_ENTRY_TEXT,
-            GFP_KERNEL,
-        )?))
+    pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
+        Ok(Self(KVec::with_capacity(capacity, GFP_KERNEL)?))
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -944,7 +957,24 @@ impl WriteOp for EntryWrite {
     fn write(file: &File, buf: *const u8, count: usize) -> Result {
         // SAFETY: `EntryWrite` is only in `ENTRY_FOPS`, only installed on entry files.
         let entry = unsafe { file.entry() };
-        fs::entry_command(file.super_block(), &entry, read_command(buf, count)?)
+        let entry: Arc<Entry> = entry.into();
+        if count > grammar::MAX_ENTRY_WRITE {
+            return Err(E2BIG);
+        }
+        let mut first = [0u8; 1];
+        if count > 0 {
+            UserSlice::new(buf as usize, 1)
+                .reader()
+                .read_slice(&mut first)?;
+        }
+        if first[0] != b'+' {
+            return fs::entry_command(file.super_block(), &entry, read_command(buf, count)?);
+        }
+        let mut input = KVec::with_capacity(count, GFP_KERNEL)?;
+        UserSlice::new(buf as usize, count)
+            .reader()
+            .read_all(&mut input, GFP_KERNEL)?;
+        fs::bind_interpreter(file, &entry, &input)
     }
 }
 

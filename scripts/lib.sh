@@ -8,7 +8,7 @@ KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 # Bump when the way the kernel is built changes in a way the fragments don't show.
 KERNEL_RECIPE=1
 # Every test run uses the debug flavour; see README.md for the measured cost.
-KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/debug.config")
+KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/debug.config" "$REPO/qemu/btf.config")
 # BMRS_SMP=1: a two-CPU guest; see qemu/smp.config for why it is not the default.
 GUEST_CPUS=()
 if [ -n "${BMRS_SMP:-}" ]; then

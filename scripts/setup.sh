@@ -14,11 +14,13 @@ CARGO_FUZZ_VERSION=0.13.2
 # udev: without it virtme-ng-init loses the guest command's exit status.
 # binfmt-support: its update-binfmts is one of the tools selftests/tools_test.sh
 # drives in the guest (see below for how it is kept off this machine's kernel).
+# dwarves: pahole, which turns the kernel's and the module's DWARF into BTF (the
+# bpf struct_ops and kfuncs of 'B' handlers need module BTF).
 APT_PACKAGES=(
 	linux-source-6.12
 	build-essential bc bison flex cpio kmod xz-utils zstd
 	libelf-dev libssl-dev libcap-dev
-	clang lld llvm libclang-dev
+	clang lld llvm libclang-dev dwarves zlib1g-dev
 	qemu-system-x86 busybox-static udev
 	python3-pip binfmt-support
 )

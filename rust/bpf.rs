@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! bpf-backed handlers ('B' entries), with upstream Linux 7.3's interface on 6.12:
+//! the registered `binfmt_misc_ops` handlers of every user namespace, and the
+//! state a handler's programs stage for one exec through the kfuncs.
+
+use crate::bpf_ffi::BpfOps;
+use crate::bpf_rules::{self, FlagsError};
+use crate::grammar::Flags;
+use crate::instance::Entry;
+use crate::vfs::{BinPrm, NsKey, UserNamespace};
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::types::ARef;
+use kernel::{new_mutex, pin_init};
+
+/// Errnos the kernel crate of 6.12 does not name.
+#[allow(non_snake_case)]
+pub(crate) fn ENAMETOOLONG() -> Error {
+    Error::from_errno(-(kernel::bindings::ENAMETOOLONG as i32))
+}
+
+/// See [`ENAMETOOLONG`].
+#[allow(non_snake_case)]
+pub(crate) fn EOPNOTSUPP() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// The name of a handler as the bpf core names objects: 1 to 15 characters of
+/// letters, digits, `_` and `.`, NUL-terminated within `raw`.
+pub(crate) fn handler_name(raw: &[u8]) -> Result<&[u8]> {
+    bpf_rules::object_name(raw).map_err(|_| EINVAL)
+}
+
+/// A registered `binfmt_misc_ops`.
+pub(crate) struct Handler {
+    /// The namespace the handler was registered in; held so that its key stays
+    /// unique while the handler is registered.
+    ns: ARef<UserNamespace>,
+    name: KVec<u8>,
+    /// The bpf link it was registered through, or 0; identifies the registration
+    /// with the ops, since one link-type map may be registered through several.
+    link: usize,
+    ops: BpfOps,
+}
+
+impl Handler {
+    pub(crate) fn name(&self) -> &[u8] {
+        &self.name
+    }
+
+    pub(crate) fn ops(&self) -> &BpfOps {
+        &self.ops
+    }
+}
+
+/// One program call in progress: the exec it runs for, the entry it was matched
+/// for, and what its kfuncs have staged.
+struct Call {
+    bprm: usize,
+    staging: Staging,
+}
+
+/// What a `load` program chose for its exec.
+pub(crate) enum Interpreter {
+    /// A path, opened at exec time with the exec'ing task's credentials.
+    Path(KVec<u8>),
+    /// The entry's bound interpreter of this index.
+    Bound(usize),
+}
+
+/// The state a program stages through the kfuncs, as upstream keeps it in
+/// `struct linux_binprm`, which a module cannot extend.
+pub(crate) struct Staging {
+    entry: Arc<Entry>,
+    pub(crate) interpreter: Option<Interpreter>,
+    /// The argument inserted between the interpreter and the binary, with NUL.
+    pub(crate) arg: Option<KVec<u8>>,
+    pub(crate) flags: Flags,
+}
+
+fn with_nul(s: &[u8]) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(s.len() + 1, GFP_KERNEL)?;
+    v.extend_from_slice(s, GFP_KERNEL)?;
+    v.push(0, GFP_KERNEL)?;
+    Ok(v)
+}
+
+impl Staging {
+    fn new(entry: Arc<Entry>) -> Self {
+        Self {
+            entry,
+            interpreter: None,
+            arg: None,
+            flags: Flags::default(),
+        }
+    }
+
+    /// `bpf_binprm_set_interp()`.
+    pub(crate) fn set_interp(&mut self, path: &[u8]) -> Result {
+        let path = bpf_rules::interp_path(path).map_err(|e| match e {
+            bpf_rules::PathError::Invalid => EINVAL,
+            bpf_rules::PathError::TooLong => ENAMETOOLONG(),
+        })?;
+        self.interpreter = Some(Interpreter::Path(with_nul(path)?));
+        Ok(())
+    }
+
+    /// `bpf_binprm_select_interp()`.
+    pub(crate) fn select_interp(&mut self, name: &[u8]) -> Result {
+        let name = bpf_rules::c_string(name).map_err(|_| EINVAL)?;
+        let index = self.entry.binding_index(name).ok_or(ENOENT)?;
+        self.interpreter = Some(Interpreter::Bound(index));
+        Ok(())
+    }
+
+    /// `bpf_binprm_set_interp_arg()`.
+    pub(crate) fn set_interp_arg(&mut self, arg: &[u8]) -> Result {
+        let arg = bpf_rules::c_string(arg).map_err(|_| EINVAL)?;
+        if arg.len() >= bpf_rules::PATH_MAX {
+            return Err(E2BIG);
+        }
+        self.arg = Some(with_nul(arg)?);
+        Ok(())
+    }
+
+    /// `bpf_binprm_set_flags()`.
+    pub(crate) fn set_flags(&mut self, flags: u64) -> Result {
+        self.flags = bpf_rules::invocation_flags(flags).map_err(|e| match e {
+            FlagsError::Invalid => EINVAL,
+            FlagsError::Unsupported => EOPNOTSUPP(),
+        })?;
+        Ok(())
+    }
+}
+
+/// Puts `value` in the first free slot of `slots`, growing it only when all are
+/// taken: the kernel's vector has no removal, so freed slots are reused.
+fn put_in_slot<T>(slots: &mut KVec<Option<T>>, value: T) -> Result {
+    match slots.iter_mut().find(|s| s.is_none()) {
+        Some(slot) => *slot = Some(value),
+        None => slots.push(Some(value), GFP_KERNEL)?,
+    }
+    Ok(())
+}
+
+/// The handlers of every user namespace, and the program calls in progress.
+#[pin_data]
+pub(crate) struct Handlers {
+    #[pin]
+    handlers: Mutex<KVec<Option<Arc<Handler>>>>,
+    #[pin]
+    calls: Mutex<KVec<Option<Call>>>,
+}
+
+impl Handlers {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            handlers <- new_mutex!(KVec::new(), "binfmt_misc_rs::Handlers::handlers"),
+            calls <- new_mutex!(KVec::new(), "binfmt_misc_rs::Handlers::calls"),
+        })
+    }
+
+    /// struct_ops `reg`: names are unique per user namespace, as upstream.
+    pub(crate) fn register(
+        &self,
+        ns: ARef<UserNamespace>,
+        name: &[u8],
+        link: usize,
+        ops: BpfOps,
+    ) -> Result {
+        let mut owned = KVec::with_capacity(name.len(), GFP_KERNEL)?;
+        owned.extend_from_slice(name, GFP_KERNEL)?;
+        let handler = Arc::new(
+            Handler {
+                ns,
+                name: owned,
+                link,
+                ops,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut handlers = self.handlers.lock();
+        let key = handler.ns.key();
+        if handlers
+            .iter()
+            .flatten()
+            .any(|h| h.ns.key() == key && h.name() == name)
+        {
+            return Err(EEXIST);
+        }
+        put_in_slot(&mut handlers, handler)
+    }
+
+    /// struct_ops `unreg`: entries that use the handler keep it.
+    pub(crate) fn unregister(&self, kdata: usize, link: usize) {
+        let mut handlers = self.handlers.lock();
+        let handler = handlers
+            .iter_mut()
+            .find(|h| {
+                h.as_ref()
+                    .is_some_and(|h| h.ops.is(kdata) && h.link == link)
+            })
+            .and_then(Option::take);
+        drop(handlers);
+        drop(handler);
+    }
+
+    /// The handler named `name` registered in user namespace `ns`; upstream looks
+    /// only there, not in ancestors.
+    pub(crate) fn lookup(&self, ns: NsKey, name: &[u8]) -> Option<Arc<Handler>> {
+        self.handlers
+            .lock()
+            .iter()
+            .flatten()
+            .find(|h| h.ns.key() == ns && h.name() == name)
+            .cloned()
+    }
+
+    /// Runs `program` (a call of `entry`'s `match` or `load`) with its kfuncs able
+    /// to stage state for `bprm`, and returns its result and what it staged.
+    pub(crate) fn call<R>(
+        &self,
+        bprm: &BinPrm,
+        entry: &Arc<Entry>,
+        program: impl FnOnce() -> R,
+    ) -> Result<(R, Staging)> {
+        let key = bprm.key();
+        put_in_slot(
+            &mut self.calls.lock(),
+            Call {
+                bprm: key,
+                staging: Staging::new(entry.clone()),
+            },
+        )?;
+        let result = program();
+        // A bprm runs one call at a time, so its call is the one just put.
+        let call = self
+            .calls
+            .lock()
+            .iter_mut()
+            .find(|c| c.as_ref().is_some_and(|c| c.bprm == key))
+            .and_then(Option::take)
+            .ok_or(EINVAL)?;
+        Ok((result, call.staging))
+    }
+
+    /// Runs a kfunc's `f` on the staging of the call running for `bprm`. A bprm
+    /// without a call in progress is refused, so a program can only ever reach
+    /// the exec it was called for.
+    pub(crate) fn with_staging<T>(
+        &self,
+        bprm: usize,
+        f: impl FnOnce(&mut Staging) -> Result<T>,
+    ) -> Result<T> {
+        let mut calls = self.calls.lock();
+        let call = calls
+            .iter_mut()
+            .flatten()
+            .find(|c| c.bprm == bprm)
+            .ok_or(EINVAL)?;
+        f(&mut call.staging)
+    }
+
+    /// Whether a program call is in progress for `bprm`: the kfuncs that only
+    /// read the exec's binary ask this, then work without the lock, which is
+    /// safe because the call cannot end while its program runs the kfunc.
+    pub(crate) fn is_active(&self, bprm: usize) -> bool {
+        self.calls.lock().iter().flatten().any(|c| c.bprm == bprm)
+    }
+}
