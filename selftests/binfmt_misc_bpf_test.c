@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "fixed.skel.h"
+#include "fixed_nolink.skel.h"
 #include "router.skel.h"
 #include "origin.skel.h"
 #include "bound.skel.h"
@@ -895,6 +896,35 @@ TEST_F(bm, entry_outlives_map)
 	/* Not registered any more: no new entries of it. */
 	REGISTER_ERR(ENOENT, ":bmtest_boutlive2:B::::bmt_outlive:");
 
+	EXPECT_EQ(2, write_str(entry, "-1"));
+	EXPECT_FAILS(bin, ENOEXEC);
+}
+
+/* The same with a plain ".struct_ops" map, registered by updating it. */
+TEST_F(bm, entry_outlives_plain_map)
+{
+	char probe[PATH_MAX], bin[PATH_MAX], entry[PATH_MAX];
+	struct fixed_nolink *skel;
+	struct bpf_link *link;
+
+	REQUIRE_B();
+	PROBE(probe, self->tmp, "probe");
+	FAKE_A64(bin, self->tmp, "plain-a64");
+	OPEN(fixed_nolink, skel, "bmt_plain");
+	snprintf(skel->bss->interp, sizeof(skel->bss->interp), "%s", probe);
+	LOAD(fixed_nolink, skel);
+	ATTACH(skel, link);
+	REGISTER(":bmtest_bplain:B::::bmt_plain:");
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_bplain"));
+	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
+
+	/* Detaching deletes the map's element, which unregisters the handler. */
+	bpf_link__destroy(link);
+	REGISTER_ERR(ENOENT, ":bmtest_bplain2:B::::bmt_plain:");
+	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
+	fixed_nolink__destroy(skel);
+	usleep(200000);
+	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
 	EXPECT_EQ(2, write_str(entry, "-1"));
 	EXPECT_FAILS(bin, ENOEXEC);
 }

@@ -79,7 +79,12 @@ int BPF_PROG(fixed_load, struct linux_binprm *bprm)
 	return 0;
 }
 
-SEC(".struct_ops.link")
+/* fixed_nolink.bpf.c makes the same handler of a plain ".struct_ops" map. */
+#ifndef OPS_SEC
+#define OPS_SEC ".struct_ops.link"
+#endif
+
+SEC(OPS_SEC)
 struct binfmt_misc_ops ops = {
 	.match = (void *)fixed_match,
 	.load = (void *)fixed_load,
