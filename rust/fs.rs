@@ -95,10 +95,15 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
 }
 
 pub(crate) fn entry_text(entry: &Entry) -> Result<PageText> {
-    let mut text = PageText::with_capacity(entry.text_capacity())?;
-    // The text of any accepted registration fits; see format::MAX_ENTRY_TEXT.
-    entry.write_text(&mut text).map_err(|_| EINVAL)?;
-    Ok(text)
+    // The text of any accepted registration fits (see format::MAX_ENTRY_TEXT)
+    // with its bindings; a binding added meanwhile only costs another round.
+    for _ in 0..=grammar::MAX_BINDINGS {
+        let mut text = PageText::with_capacity(entry.text_capacity())?;
+        if entry.write_text(&mut text).is_ok() {
+            return Ok(text);
+        }
+    }
+    Err(EINVAL)
 }
 
 pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Command) -> Result {
