@@ -30,7 +30,7 @@ host-test:
 	cargo test --manifest-path rust/Cargo.toml
 
 selftests:
-	$(MAKE) -C selftests KSRC=$(KDIR)/source
+	$(MAKE) -C selftests KSRC=$(KDIR)/source KDIR=$(KDIR)
 
 clean:
 	$(KMAKE) clean

@@ -32,6 +32,11 @@ ksrc_version() {
 # The kernel source, extracted once per Debian package version.
 ksrc_dir() { echo "$CACHE_ROOT/src-$(ksrc_version)"; }
 
+# bpftool and a static libbpf built from that source (scripts/build-bpf-tools.sh),
+# for the 'B' handler selftests: the kernel's own tools, so libbpf knows 6.12's
+# struct_ops and module BTF as well as the kernel does.
+bpf_tools_dir() { echo "$CACHE_ROOT/bpf-tools-$(ksrc_version)"; }
+
 # The build directory: keyed by source version and everything that shapes the config.
 # BMRS_KERNEL_DIR overrides it, to test against another build.
 kernel_dir() {

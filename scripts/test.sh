@@ -37,7 +37,9 @@ check "test kernel build (scripts/build-kernel.sh)" scripts/build-kernel.sh
 [ -f "$kdir/.binfmt_misc_rs-built" ] || finish
 
 check "module build" make KDIR="$kdir"
-check "selftests build" make -C selftests KSRC="$kdir/source"
+# bpftool and libbpf for the 'B' handler selftests, from the same kernel source.
+check "bpf tools build (scripts/build-bpf-tools.sh)" scripts/build-bpf-tools.sh
+check "selftests build" make -C selftests KSRC="$kdir/source" KDIR="$kdir"
 check "rustfmt" make KDIR="$kdir" rustfmtcheck
 check "clippy" make KDIR="$kdir" clippy
 
