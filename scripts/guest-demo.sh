@@ -3,10 +3,14 @@
 # in a user namespace of its own, mounts binfmt_misc, registers qemu's handlers
 # with the very strings qemu-binfmt-conf.sh writes (taken from Debian's
 # qemu-user-binfmt files, unpacked in QEMU_BINFMT_DIR by scripts/setup.sh), and
-# runs a fake aarch64 ELF through a stand-in for qemu-aarch64.
-#   guest-demo.sh MODULE_KO QEMU_BINFMT_DIR
+# runs a fake aarch64 ELF through a stand-in for qemu-aarch64. Then, as root, it
+# registers two bpf-backed handlers ('B' entries; the BPF objects and their
+# loader are in BPF_DIR): one routes foreign ELF binaries to interpreters bound
+# to the entry by name, one runs relocatable binaries under an interpreter found
+# relative to the binary's own directory ($ORIGIN).
+#   guest-demo.sh MODULE_KO QEMU_BINFMT_DIR BPF_DIR
 set -eu
-module_ko=$1 qconf=$2/usr/lib/binfmt.d
+module_ko=$1 qconf=$2/usr/lib/binfmt.d bpf_dir=$3
 
 insmod "$module_ko"
 echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
@@ -64,6 +68,41 @@ entries=("$dir/host"/*)
 echo "entries: ${entries[*]##*/}"
 echo "\$ execve $dir/hello-aarch64 [argv: hello-aarch64]"
 /usr/bin/python3 -c "$exec_direct" "$dir/hello-aarch64" hello-aarch64 2>&1 | tail -n 1 || true
+
+echo
+echo "== bpf handlers ('B' entries), as root in the initial namespace"
+mount -t bpf bpf /sys/fs/bpf
+"$bpf_dir/handler_ctl" register "$bpf_dir/demo_foreign.bpf.o" /sys/fs/bpf
+"$bpf_dir/handler_ctl" register "$bpf_dir/demo_origin.bpf.o" /sys/fs/bpf
+# Fake binaries, ELF64 headers whose program headers lie past the first 256
+# bytes: an aarch64 and a riscv64 one, and an x86-64 one whose PT_INTERP is
+# "$ORIGIN/../lib/ld-demo.so", in app/bin/, with a stand-in ld-demo.so in app/lib/.
+/usr/bin/python3 "$bpf_dir/../make_demo_binaries.py" "$dir"
+reg=$dir/host/register
+echo "register: :foreign:B::::demo_foreign:D   (D: bind interpreters first, then enable)"
+echo ":foreign:B::::demo_foreign:D" >"$reg"
+for cpu in aarch64 riscv64; do
+	echo "+$cpu $dir/qemu-$cpu" >"$dir/host/foreign"
+done
+echo 1 >"$dir/host/foreign"
+echo "--- $dir/host/foreign:"
+cat "$dir/host/foreign"
+echo "---"
+for cpu in aarch64 riscv64; do
+	echo "\$ execve $dir/elf-$cpu [argv: elf-$cpu a b]"
+	/usr/bin/python3 -c "$exec_direct" "$dir/elf-$cpu" "elf-$cpu" a b
+done
+echo "register: :origin:B::::demo_origin:"
+echo ":origin:B::::demo_origin:" >"$reg"
+cp -a "$dir/app" "$dir/app-copy"
+for app in app app-copy; do
+	echo "\$ execve $dir/$app/bin/tool [argv: tool x]"
+	/usr/bin/python3 -c "$exec_direct" "$dir/$app/bin/tool" tool x
+done
+echo -1 >"$dir/host/status"
+# Unpinning the links unregisters the handlers.
+rm /sys/fs/bpf/demo_foreign /sys/fs/bpf/demo_origin
+umount /sys/fs/bpf
 umount "$dir/host"
 rmmod binfmt_misc_rs
 echo "== unloaded"
