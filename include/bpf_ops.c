@@ -169,7 +169,12 @@ static struct bpf_struct_ops bmrs_struct_ops = {
 
 bool bmrs_bpf_call_match(const void *ops, struct linux_binprm *bprm)
 {
-	return ((const struct binfmt_misc_ops *)ops)->match(bprm);
+	/* The verifier does not bound a struct_ops program's return, and the
+	 * trampoline hands back all of it: the "bool" may be any byte. */
+	u8 matched = ((const struct binfmt_misc_ops *)ops)->match(bprm);
+
+	OPTIMIZER_HIDE_VAR(matched);
+	return matched != 0;
 }
 
 int bmrs_bpf_call_load(const void *ops, struct linux_binprm *bprm)
@@ -233,9 +238,10 @@ BTF_ID(func, bpf_binprm_set_flags)
 
 /*
  * Only binfmt_misc_ops programs may call the kfuncs, and only `load` the ones
- * that stage an interpreter. The verifier asks twice: first while it collects
- * the calls, before the program's struct_ops member is known (attach_func_name
- * unset), then per call with it known; the second answer is the one that counts.
+ * that stage an interpreter. The verifier asks first in check_cfg(), before
+ * check_attach_btf_id() has set the program's struct_ops member
+ * (attach_func_name unset), then in check_kfunc_call() with it set; that
+ * second answer is the one that decides.
  */
 static int bmrs_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
 {

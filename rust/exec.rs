@@ -86,11 +86,12 @@ fn load_bpf(bprm: &mut BinPrm, entry: &Arc<Entry>, handler: &Handler) -> Result 
             let path = nul_terminated(path)?;
             invoke(bprm, staging.flags, path, arg, || ExecFile::open(path))
         }
-        Some(Interpreter::Bound(index)) => entry
-            .with_binding(index, |b| {
-                invoke(bprm, staging.flags, b.path(), arg, || b.file().reopen())
+        Some(Interpreter::Bound(index)) => {
+            let bound = entry.binding(index).ok_or(ENOENT)?;
+            invoke(bprm, staging.flags, bound.path(), arg, || {
+                bound.file().reopen()
             })
-            .ok_or(ENOENT)?,
+        }
     }
 }
 
@@ -99,7 +100,8 @@ fn nul_terminated(bytes: &[u8]) -> Result<&CStr> {
 }
 
 /// Hands the binary to `interpreter`: argv becomes `interpreter [arg] binary
-/// args...`, with argv[0] kept under `P`.
+/// args...`, with argv[0] kept under `P`. As upstream 7.3 builds the argv, an
+/// inaccessible binary path is refused here, so for a 'B' entry after `load`.
 fn invoke(
     bprm: &mut BinPrm,
     flags: Flags,

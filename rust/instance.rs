@@ -74,7 +74,7 @@ pub(crate) struct Entry {
     /// A 'B' entry's bound interpreters, in binding order; they change only
     /// while the entry is staged, before exec can see it.
     #[pin]
-    bindings: Mutex<KVec<Binding>>,
+    bindings: Mutex<KVec<Arc<Binding>>>,
 }
 
 impl Entry {
@@ -165,7 +165,7 @@ impl Entry {
         if bindings.len() >= crate::grammar::MAX_BINDINGS {
             return Err(ENOSPC);
         }
-        bindings.push(binding, GFP_KERNEL_ACCOUNT)?;
+        bindings.push(Arc::new(binding, GFP_KERNEL_ACCOUNT)?, GFP_KERNEL_ACCOUNT)?;
         Ok(())
     }
 
@@ -174,10 +174,11 @@ impl Entry {
         self.bindings.lock().iter().position(|b| b.name == name)
     }
 
-    /// Runs `f` on the interpreter bound at `index`; bindings never go while
-    /// the entry lives, so an index once found stays valid.
-    pub(crate) fn with_binding<T>(&self, index: usize, f: impl FnOnce(&Binding) -> T) -> Option<T> {
-        self.bindings.lock().get(index).map(f)
+    /// The interpreter bound at `index`; bindings never go while the entry
+    /// lives, so an index once found stays valid. Exec opens it after the lock
+    /// is dropped: a slow filesystem must not hold up other execs.
+    pub(crate) fn binding(&self, index: usize) -> Option<Arc<Binding>> {
+        self.bindings.lock().get(index).cloned()
     }
 
     /// Bytes the entry's text may take, for its buffer.

@@ -708,12 +708,13 @@ impl<T> Drop for Retired<T> {
     }
 }
 
-/// A text buffer that never grows.
-pub(crate) struct PageText(KVec<u8>);
+/// A text buffer that never grows; vmalloc'ed when large (a 'B' entry with
+/// many bindings).
+pub(crate) struct PageText(KVVec<u8>);
 
 impl PageText {
     pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
-        Ok(Self(KVec::with_capacity(capacity, GFP_KERNEL)?))
+        Ok(Self(KVVec::with_capacity(capacity, GFP_KERNEL)?))
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
