@@ -12,12 +12,13 @@ cd "$REPO"
 scripts/setup.sh >/dev/null
 kdir=$(scripts/build-kernel.sh | tail -n 1)
 make -s KDIR="$kdir" >/dev/null
+scripts/build-bpf-tools.sh >/dev/null
 make -s -C selftests KSRC="$kdir/source" >/dev/null
 out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-bench.XXXXXX")
 chmod 777 "$out"
 log "booting the test kernel (TCG), $((${BENCH_SECONDS:-3} * 12 * 2)) s of measurements"
 vng_boot 900 "$kdir" --disable-kvm --rwdir "$out" \
-	--exec "BENCH_SECONDS=${BENCH_SECONDS:-3} $REPO/scripts/guest-bench.sh $REPO/binfmt_misc_rs.ko $kdir/fs/binfmt_misc.ko $REPO/selftests/progs $out" \
+	--exec "BENCH_SECONDS=${BENCH_SECONDS:-3} $REPO/scripts/guest-bench.sh $REPO/binfmt_misc_rs.ko $kdir/fs/binfmt_misc.ko $REPO/selftests/progs $out $REPO/selftests/bpf/gen" \
 	>"$out/console.log" 2>&1 </dev/null || true
 [ -f "$out/done" ] || die "the guest did not finish; see $out/console.log"
 if grep -qE 'BUG:|WARNING:|Oops|Call Trace:' "$out/dmesg.txt"; then
@@ -34,8 +35,9 @@ awk '
 	END {
 		for (i = 1; i <= n; i++) {
 			k = order[i]; split(k, f, " ")
-			ratio = (c[k] > 0) ? sprintf("%.2f", rs[k] / c[k]) : "-"
-			printf "%-26s %8s %8s %10s %10s %7s\n", f[1], f[2], f[3], rs[k], c[k], ratio
+			cv = (k in c) ? c[k] : "-"
+			ratio = (cv > 0) ? sprintf("%.2f", rs[k] / cv) : "-"
+			printf "%-26s %8s %8s %10s %10s %7s\n", f[1], f[2], f[3], rs[k], cv, ratio
 		}
 	}' "$out/bench.txt"
 log "raw figures in $out/bench.txt"

@@ -2,9 +2,11 @@
 # Runs inside the test guest: the same exec and memory measurements with each
 # implementation loaded in turn, in one boot, written to OUT/bench.txt as lines
 #   IMPL MEASURE ENTRIES WORKERS VALUE
-#   guest-bench.sh RUST_KO C_KO PROGS_DIR OUT
+# A 'B' entry (BPF_DIR's bench_bpf handler) is measured on this module only: the
+# C module has none; its magic row is the one to compare with.
+#   guest-bench.sh RUST_KO C_KO PROGS_DIR OUT BPF_DIR
 set -u
-rust_ko=$1 c_ko=$2 progs=$3 out=$4
+rust_ko=$1 c_ko=$2 progs=$3 out=$4 bpf=$5
 seconds=${BENCH_SECONDS:-3}
 work=/tmp/bench
 mnt=$work/mnt
@@ -12,7 +14,8 @@ mkdir -p "$mnt"
 cp "$progs/bench_true" "$work/plain"
 cp "$progs/bench_true" "$work/handled.bmbench"
 printf 'BMBENCH\n' >"$work/magic"
-chmod 755 "$work/plain" "$work/handled.bmbench" "$work/magic"
+printf 'BMBPF\n' >"$work/bpf"
+chmod 755 "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf"
 results=$out/bench.txt
 : >"$results"
 
@@ -65,6 +68,22 @@ for impl in rust c; do
 		for ((i = 0; i < entries; i++)); do echo -1 >"$mnt/decoy$i"; done
 	done
 	echo -1 >"$mnt/status"
+	# The 'B' entry alone, so that its match program does not run in the rows above.
+	if [ "$impl" = rust ]; then
+		mount -t bpf bpf /sys/fs/bpf
+		"$bpf/handler_ctl" register "$bpf/bench_bpf.bpf.o" /sys/fs/bpf >/dev/null
+		register ":bench-bpf:B::::bench_bpf:"
+		for entries in 0 100; do
+			decoys "$entries"
+			for workers in 1 2; do
+				echo "$impl exec-bpf $entries $workers $(bench "$work/bpf" "$workers")" >>"$results"
+			done
+			for ((i = 0; i < entries; i++)); do echo -1 >"$mnt/decoy$i"; done
+		done
+		echo -1 >"$mnt/status"
+		rm /sys/fs/bpf/bench_bpf
+		umount /sys/fs/bpf
+	fi
 
 	umount "$mnt"
 	rmmod "$(basename "$ko" .ko)"
