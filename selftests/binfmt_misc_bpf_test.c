@@ -132,50 +132,6 @@ static int set_ops_name(struct bpf_map *map, const char *name)
 /* ------------------------------------------------------------------ */
 /* Files and runs                                                      */
 
-/* A line built with printf formatting; 16 rotating buffers. */
-static char *F(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *F(const char *fmt, ...)
-{
-	static char bufs[16][PATH_MAX * 2];
-	static int next;
-	char *b = bufs[next++ % 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
-	va_end(ap);
-	return b;
-}
-
-#define ARGV(...)	((char *const []){ __VA_ARGS__, NULL })
-
-/* out = <dir of this program>/progs/<name> */
-static char *prog_path(char *out, const char *name)
-{
-	char self_path[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-
-	if (n <= 0)
-		return NULL;
-	self_path[n] = '\0';
-	slash = strrchr(self_path, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	if (snprintf(out, PATH_MAX, "%s/progs/%s", self_path, name) >= PATH_MAX)
-		return NULL;
-	return out;
-}
-
-/* progs/probe copied to <dir>/name (0755), which prints its argv and AT_EXECFD. */
-#define PROBE(path, dir, name) do { \
-	char _src[PATH_MAX]; \
-	int _r; \
-	ASSERT_NE(NULL, prog_path(_src, "probe")); \
-	ASSERT_NE(NULL, pjoin(path, dir, name)); \
-	_r = copy_file(_src, path, 0755); \
-	ASSERT_EQ(0, _r) TH_LOG("copying %s to %s: %s", _src, path, strerror(-_r)); \
-} while (0)
 
 /*
  * A fake little-endian ELF64 file of `size` bytes (2048 if 0) for machine, with
@@ -263,15 +219,8 @@ static const char *brun(const char *path, char *const argv[], int want_errno,
 {
 	struct run_result r;
 	const char *m;
-	int ret;
 
-	ret = run_capture(path, argv, &r);
-	if (ret) {
-		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
-			 strerror(-ret));
-		return check_msg;
-	}
-	m = run_verdict(path, &r, want_errno);
+	m = run_judged(path, argv, want_errno, &r);
 	if (m || want_errno)
 		return m;
 	for (; lines && *lines; lines++) {
@@ -298,7 +247,7 @@ static const char *brun(const char *path, char *const argv[], int want_errno,
 
 /* The write of the formatted string to register must fail with err (0: work). */
 #define REGISTER_ERR(err, fmt, ...) do { \
-	const char *_s = F(fmt, ##__VA_ARGS__); \
+	const char *_s = L(fmt, ##__VA_ARGS__); \
 	ssize_t _r = write_str(self->reg, _s); \
 	EXPECT_EQ((err) ? -(ssize_t)(err) : (ssize_t)strlen(_s), _r) \
 		TH_LOG("register '%s': %s", _s, _r < 0 ? strerror(-_r) : "accepted"); \
@@ -325,7 +274,7 @@ TEST_F(bm, fixed_interpreter)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "hello-a64");
 	ASSERT_NE(NULL, pjoin(rv, self->tmp, "hello-rv"));
 	ASSERT_EQ(0, write_elf(rv, EM_RISCV, 64, 1, NULL, 512));
@@ -338,7 +287,7 @@ TEST_F(bm, fixed_interpreter)
 	REGISTER(":bmtest_bfix:B::::bmt_fixed1:");
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_bfix"));
 	EXPECT_FILE(entry, "enabled\nbpf bmt_fixed1\nflags: \n");
-	EXPECT_RUN(bin, ARGV("a64name", "x"), F("argv=%s|%s|x", probe, bin),
+	EXPECT_RUN(bin, ARGV("a64name", "x"), L("argv=%s|%s|x", probe, bin),
 		   "execfd=none");
 	EXPECT_EQ(1, skel->bss->matched);
 	EXPECT_EQ(1, skel->bss->loaded);
@@ -349,7 +298,7 @@ TEST_F(bm, fixed_interpreter)
 
 	/* The handler follows its globals: now riscv64. */
 	skel->data->machine = EM_RISCV;
-	EXPECT_RUN(rv, ARGV("rv", "y"), F("argv=%s|%s|y", probe, rv));
+	EXPECT_RUN(rv, ARGV("rv", "y"), L("argv=%s|%s|y", probe, rv));
 	EXPECT_FAILS(bin, ENOEXEC);
 	skel->data->machine = EM_AARCH64;
 
@@ -358,7 +307,7 @@ TEST_F(bm, fixed_interpreter)
 	EXPECT_FILE(entry, "disabled\nbpf bmt_fixed1\nflags: \n");
 	EXPECT_FAILS(bin, ENOEXEC);
 	EXPECT_EQ(1, write_str(entry, "1"));
-	EXPECT_RUN(bin, ARGV("a64name"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("a64name"), L("argv=%s|%s", probe, bin));
 	EXPECT_EQ(2, write_str(entry, "-1"));
 	EXPECT_ABSENT(entry);
 	EXPECT_FAILS(bin, ENOEXEC);
@@ -372,35 +321,35 @@ TEST_F(bm, interp_arg_and_flags)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "flags-a64");
 	FIXED(skel, link, "bmt_flags", probe);
 	REGISTER(":bmtest_bflags:B::::bmt_flags:");
 
 	strcpy(skel->bss->interp_arg, "--bmt-arg");
-	EXPECT_RUN(bin, ARGV("zero", "one"), F("argv=%s|--bmt-arg|%s|one", probe, bin),
+	EXPECT_RUN(bin, ARGV("zero", "one"), L("argv=%s|--bmt-arg|%s|one", probe, bin),
 		   "execfd=none");
 	EXPECT_EQ(0, skel->data->set_arg_ret);
 
 	/* PRESERVE_ARGV0: argv[0] stays, after the binary's path (the P flag). */
 	skel->bss->flags = PRESERVE_ARGV0;
 	EXPECT_RUN(bin, ARGV("zero", "one"),
-		   F("argv=%s|--bmt-arg|%s|zero|one", probe, bin), "execfd=none");
+		   L("argv=%s|--bmt-arg|%s|zero|one", probe, bin), "execfd=none");
 	EXPECT_EQ(0, skel->data->set_flags_ret);
 
 	/* EXECFD: the interpreter gets the binary open (the O flag). */
 	skel->bss->interp_arg[0] = '\0';
 	skel->bss->flags = EXECFD;
-	EXPECT_RUN(bin, ARGV("zero"), F("argv=%s|%s", probe, bin), "execfd=yes",
+	EXPECT_RUN(bin, ARGV("zero"), L("argv=%s|%s", probe, bin), "execfd=yes",
 		   "execfd_same=1");
 
 	/* CREDENTIALS implies EXECFD (the C flag). */
 	skel->bss->flags = CREDENTIALS;
-	EXPECT_RUN(bin, ARGV("zero"), F("argv=%s|%s", probe, bin), "execfd=yes",
+	EXPECT_RUN(bin, ARGV("zero"), L("argv=%s|%s", probe, bin), "execfd=yes",
 		   "cred=0:0:0:0");
 
 	skel->bss->flags = PRESERVE_ARGV0 | EXECFD;
-	EXPECT_RUN(bin, ARGV("zero", "one"), F("argv=%s|%s|zero|one", probe, bin),
+	EXPECT_RUN(bin, ARGV("zero", "one"), L("argv=%s|%s|zero|one", probe, bin),
 		   "execfd=yes");
 }
 
@@ -412,11 +361,11 @@ TEST_F(bm, kfunc_errors)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "kf-a64");
 	FIXED(skel, link, "bmt_kfunc", probe);
 	REGISTER(":bmtest_bkf:B::::bmt_kfunc:");
-	EXPECT_RUN(bin, ARGV("k"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("k"), L("argv=%s|%s", probe, bin));
 
 	/* set_flags: TRANSPARENT and LOADER need exec-core changes 6.12 lacks. */
 	skel->bss->flags = TRANSPARENT;
@@ -453,7 +402,7 @@ TEST_F(bm, kfunc_errors)
 	skel->bss->no_interp = true;
 	EXPECT_FAILS(bin, ENOEXEC);
 	skel->bss->no_interp = false;
-	EXPECT_RUN(bin, ARGV("k"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("k"), L("argv=%s|%s", probe, bin));
 }
 
 /*
@@ -469,21 +418,21 @@ TEST_F(bm, decline_and_load_errors)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
-	PROBE(old, self->tmp, "probe-old");
+	COPY_PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(old, self->tmp, "probe-old");
 	FAKE_A64(bin, self->tmp, "verdict-a64");
 	/* The older entry: e_machine 183 (aarch64) by magic at offset 18. */
-	REGISTER(F(":bmtest_bold:M:18:\\xb7\\x00::%s:", old));
+	REGISTER(L(":bmtest_bold:M:18:\\xb7\\x00::%s:", old));
 	ASSERT_NE(NULL, pjoin(oldentry, self->mnt, "bmtest_bold"));
-	EXPECT_RUN(bin, ARGV("v"), F("argv=%s|%s", old, bin));
+	EXPECT_RUN(bin, ARGV("v"), L("argv=%s|%s", old, bin));
 
 	FIXED(skel, link, "bmt_verdict", probe);
 	REGISTER(":bmtest_bnew:B::::bmt_verdict:");
-	EXPECT_RUN(bin, ARGV("v"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("v"), L("argv=%s|%s", probe, bin));
 	EXPECT_EQ(1, skel->bss->matched);
 
 	skel->bss->decline = true;
-	EXPECT_RUN(bin, ARGV("v"), F("argv=%s|%s", old, bin));
+	EXPECT_RUN(bin, ARGV("v"), L("argv=%s|%s", old, bin));
 	EXPECT_EQ(1, skel->bss->matched);
 	EXPECT_EQ(1, skel->bss->loaded);
 	skel->bss->decline = false;
@@ -512,9 +461,9 @@ TEST_F(bm, decline_and_load_errors)
 	skel->bss->decline = false;
 	strcpy(skel->bss->magic, "#!/bin/sh\n#bmtv");
 	skel->bss->magic_len = strlen(skel->bss->magic);
-	EXPECT_RUN(script, ARGV("s", "a"), F("argv=%s|%s|a", probe, script));
+	EXPECT_RUN(script, ARGV("s", "a"), L("argv=%s|%s|a", probe, script));
 	skel->bss->load_ret = -ENOEXEC;
-	EXPECT_RUN(script, ARGV("s", "a"), F("ran:%s:a", script));
+	EXPECT_RUN(script, ARGV("s", "a"), L("ran:%s:a", script));
 	skel->bss->load_ret = -EACCES;
 	EXPECT_FAILS(script, EACCES);
 }
@@ -527,9 +476,9 @@ TEST_F_TIMEOUT(bm, elf_router, 120)
 	struct router *skel;
 
 	REQUIRE_B();
-	PROBE(pa, self->tmp, "probe-aarch64");
-	PROBE(pr, self->tmp, "probe-riscv64");
-	PROBE(pi, self->tmp, "probe-ptinterp");
+	COPY_PROBE(pa, self->tmp, "probe-aarch64");
+	COPY_PROBE(pr, self->tmp, "probe-riscv64");
+	COPY_PROBE(pi, self->tmp, "probe-ptinterp");
 	OPEN(router, skel, "bmt_router");
 	snprintf(skel->bss->interp_aarch64, sizeof(skel->bss->interp_aarch64), "%s", pa);
 	snprintf(skel->bss->interp_riscv64, sizeof(skel->bss->interp_riscv64), "%s", pr);
@@ -540,16 +489,16 @@ TEST_F_TIMEOUT(bm, elf_router, 120)
 	/* By e_machine: three program headers at 512, none PT_INTERP. */
 	ASSERT_NE(NULL, pjoin(bin, self->tmp, "r1"));
 	ASSERT_EQ(0, write_elf(bin, EM_AARCH64, 512, 3, NULL, 0));
-	EXPECT_RUN(bin, ARGV("r"), F("argv=%s|%s", pa, bin));
+	EXPECT_RUN(bin, ARGV("r"), L("argv=%s|%s", pa, bin));
 	EXPECT_EQ(2, skel->bss->route);
 	EXPECT_EQ(3, skel->bss->phdrs_read);
 	ASSERT_EQ(0, write_elf(bin, EM_RISCV, 512, 3, NULL, 0));
-	EXPECT_RUN(bin, ARGV("r"), F("argv=%s|%s", pr, bin));
+	EXPECT_RUN(bin, ARGV("r"), L("argv=%s|%s", pr, bin));
 
 	/* PT_INTERP, third of three, its path at 1024. */
 	ASSERT_EQ(0, write_elf(bin, EM_RISCV, 600, 3, pi, 0));
 	skel->bss->phdrs_read = 0;
-	EXPECT_RUN(bin, ARGV("r"), F("argv=%s|%s", pi, bin));
+	EXPECT_RUN(bin, ARGV("r"), L("argv=%s|%s", pi, bin));
 	EXPECT_EQ(1, skel->bss->route);
 	EXPECT_EQ(3, skel->bss->phdrs_read);
 
@@ -581,7 +530,7 @@ TEST_F_TIMEOUT(bm, origin_relative_interpreter, 120)
 		ASSERT_EQ(0, mkdir(d[i], 0755));
 		ASSERT_NE(NULL, pjoin(sub, d[i], "lib"));
 		ASSERT_EQ(0, mkdir(sub, 0755));
-		PROBE(interp[i], sub, "interp");
+		COPY_PROBE(interp[i], sub, "interp");
 		ASSERT_NE(NULL, pjoin(sub, d[i], "bin"));
 		ASSERT_EQ(0, mkdir(sub, 0755));
 		MAKE(bin[i], sub, "prog", "#BMTORG\n");
@@ -593,19 +542,19 @@ TEST_F_TIMEOUT(bm, origin_relative_interpreter, 120)
 
 	for (i = 0; i < 2; i++)
 		EXPECT_RUN(bin[i], ARGV("o", "a"),
-			   F("argv=%s/bin/../lib/interp|%s|a", d[i], bin[i]));
+			   L("argv=%s/bin/../lib/interp|%s|a", d[i], bin[i]));
 	EXPECT_EQ((int)strlen(bin[1]) + 1, skel->bss->path_ret);
 
 	/* Through a symlink: the opened file's path, not the name. */
 	ASSERT_NE(NULL, pjoin(link_path, self->tmp, "via-link"));
 	ASSERT_EQ(0, symlink(bin[0], link_path));
-	EXPECT_RUN(link_path, ARGV("o"), F("argv=%s/bin/../lib/interp|%s", d[0], link_path));
+	EXPECT_RUN(link_path, ARGV("o"), L("argv=%s/bin/../lib/interp|%s", d[0], link_path));
 
 	/* Called by a relative path: still the absolute directory. */
 	ASSERT_NE(NULL, getcwd(cwd, sizeof(cwd)));
 	ASSERT_NE(NULL, pjoin(sub, d[1], "bin"));
 	ASSERT_EQ(0, chdir(sub));
-	EXPECT_RUN("./prog", ARGV("o"), F("argv=%s/bin/../lib/interp|./prog", d[1]));
+	EXPECT_RUN("./prog", ARGV("o"), L("argv=%s/bin/../lib/interp|./prog", d[1]));
 	ASSERT_EQ(0, chdir(cwd));
 
 	/* Another relative name: one/lib/interp2 does not exist. */
@@ -625,8 +574,8 @@ TEST_F(bm, bound_interpreters)
 	int fd;
 
 	REQUIRE_B();
-	PROBE(pa, self->tmp, "probe-alpha");
-	PROBE(pb, self->tmp, "probe-beta");
+	COPY_PROBE(pa, self->tmp, "probe-alpha");
+	COPY_PROBE(pb, self->tmp, "probe-beta");
 	MAKE(ba, self->tmp, "sel-alpha", "#BMTSEL:alpha\n");
 	MAKE(bb, self->tmp, "sel-beta", "#BMTSEL:beta\n");
 	MAKE(bc, self->tmp, "sel-gamma", "#BMTSEL:gamma\n");
@@ -639,11 +588,11 @@ TEST_F(bm, bound_interpreters)
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_bbound"));
 	EXPECT_FILE(entry, "disabled\nbpf bmt_bound\nflags: \n");
 	EXPECT_FAILS(ba, ENOEXEC);
-	BIND_ERR(0, entry, F("+alpha %s", pa));
-	BIND_ERR(0, entry, F("+beta %s", pb));
-	BIND_ERR(EEXIST, entry, F("+alpha %s", pb));
+	BIND_ERR(0, entry, L("+alpha %s", pa));
+	BIND_ERR(0, entry, L("+beta %s", pb));
+	BIND_ERR(EEXIST, entry, L("+alpha %s", pb));
 	EXPECT_FAILS(ba, ENOEXEC);
-	EXPECT_FILE(entry, F("disabled\nbpf bmt_bound\nbpf-interpreter alpha %s\n"
+	EXPECT_FILE(entry, L("disabled\nbpf bmt_bound\nbpf-interpreter alpha %s\n"
 			     "bpf-interpreter beta %s\nflags: \n", pa, pb));
 
 	/* Bound files are write-denied. */
@@ -654,29 +603,29 @@ TEST_F(bm, bound_interpreters)
 		close(fd);
 
 	EXPECT_EQ(1, write_str(entry, "1"));
-	EXPECT_FILE(entry, F("enabled\nbpf bmt_bound\nbpf-interpreter alpha %s\n"
+	EXPECT_FILE(entry, L("enabled\nbpf bmt_bound\nbpf-interpreter alpha %s\n"
 			     "bpf-interpreter beta %s\nflags: \n", pa, pb));
-	EXPECT_RUN(ba, ARGV("s", "x"), F("argv=%s|%s|x", pa, ba), "execfd=none");
-	EXPECT_RUN(bb, ARGV("s", "x"), F("argv=%s|%s|x", pb, bb));
+	EXPECT_RUN(ba, ARGV("s", "x"), L("argv=%s|%s|x", pa, ba), "execfd=none");
+	EXPECT_RUN(bb, ARGV("s", "x"), L("argv=%s|%s|x", pb, bb));
 	EXPECT_FAILS(bc, ENOENT);
 	EXPECT_EQ(-ENOENT, skel->data->select_ret);
 
 	/* Sealed: no more bindings, also after 0 and 1 again. */
-	BIND_ERR(EBUSY, entry, F("+gamma %s", pa));
+	BIND_ERR(EBUSY, entry, L("+gamma %s", pa));
 	EXPECT_EQ(1, write_str(entry, "0"));
-	BIND_ERR(EBUSY, entry, F("+gamma %s", pa));
+	BIND_ERR(EBUSY, entry, L("+gamma %s", pa));
 	EXPECT_FAILS(ba, ENOEXEC);
 	EXPECT_EQ(1, write_str(entry, "1"));
-	BIND_ERR(EBUSY, entry, F("+gamma %s", pa));
+	BIND_ERR(EBUSY, entry, L("+gamma %s", pa));
 
 	/* With an argument and flags. */
 	strcpy(skel->bss->arg, "--sel");
-	EXPECT_RUN(bb, ARGV("s", "x"), F("argv=%s|--sel|%s|x", pb, bb));
+	EXPECT_RUN(bb, ARGV("s", "x"), L("argv=%s|--sel|%s|x", pb, bb));
 	skel->bss->flags = PRESERVE_ARGV0;
-	EXPECT_RUN(bb, ARGV("s", "x"), F("argv=%s|--sel|%s|s|x", pb, bb));
+	EXPECT_RUN(bb, ARGV("s", "x"), L("argv=%s|--sel|%s|s|x", pb, bb));
 	skel->bss->arg[0] = '\0';
 	skel->bss->flags = EXECFD;
-	EXPECT_RUN(ba, ARGV("s"), F("argv=%s|%s", pa, ba), "execfd=yes");
+	EXPECT_RUN(ba, ARGV("s"), L("argv=%s|%s", pa, ba), "execfd=yes");
 	EXPECT_EQ(0, skel->data->flags_ret);
 
 	/* Removing the entry gives the files their write access back. */
@@ -697,7 +646,7 @@ TEST_F(bm, binding_errors)
 	int i;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FIXED(skel, link, "bmt_binderr", probe);
 	REGISTER(":bmtest_bbind:B::::bmt_binderr:D");
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_bbind"));
@@ -705,18 +654,18 @@ TEST_F(bm, binding_errors)
 	/* Names: 1 to 32 printable characters; paths absolute. */
 	memset(name, 'n', 32);
 	name[32] = '\0';
-	BIND_ERR(0, entry, F("+%s %s", name, probe));
-	BIND_ERR(EINVAL, entry, F("+%sn %s", name, probe));
-	BIND_ERR(EINVAL, entry, F("+ %s", probe));
-	BIND_ERR(EINVAL, entry, F("+bad\x01name %s", probe));
+	BIND_ERR(0, entry, L("+%s %s", name, probe));
+	BIND_ERR(EINVAL, entry, L("+%sn %s", name, probe));
+	BIND_ERR(EINVAL, entry, L("+ %s", probe));
+	BIND_ERR(EINVAL, entry, L("+bad\x01name %s", probe));
 	BIND_ERR(EINVAL, entry, "+rel probe");
 	BIND_ERR(EINVAL, entry, "+nopath");
 	BIND_ERR(EINVAL, entry, "+");
 	snprintf(big, sizeof(big), "+nul_name %s", probe);
 	big[4] = '\0';
 	WRITE_ERR(EINVAL, entry, big, strlen(probe) + 10);
-	BIND_ERR(ENOENT, entry, F("+missing %s/missing", self->tmp));
-	BIND_ERR(EEXIST, entry, F("+%s %s", name, probe));
+	BIND_ERR(ENOENT, entry, L("+missing %s/missing", self->tmp));
+	BIND_ERR(EEXIST, entry, L("+%s %s", name, probe));
 
 	/* Longer than "+" name " " path: E2BIG before anything else. */
 	memset(big, 'a', sizeof(big));
@@ -728,18 +677,18 @@ TEST_F(bm, binding_errors)
 
 	/* 100 bindings (one made above), then ENOSPC. */
 	for (i = 1; i < 100; i++)
-		BIND_ERR(0, entry, F("+i%d %s", i, probe));
-	BIND_ERR(ENOSPC, entry, F("+i%d %s", i, probe));
+		BIND_ERR(0, entry, L("+i%d %s", i, probe));
+	BIND_ERR(ENOSPC, entry, L("+i%d %s", i, probe));
 
 	/* Registered without D: sealed from the start. */
 	REGISTER(":bmtest_bbind2:B::::bmt_binderr:");
 	ASSERT_NE(NULL, pjoin(sealed, self->mnt, "bmtest_bbind2"));
-	BIND_ERR(EBUSY, sealed, F("+late %s", probe));
+	BIND_ERR(EBUSY, sealed, L("+late %s", probe));
 
 	/* Not a 'B' entry. */
-	REGISTER(F(":bmtest_bbindm:M::bmtbind::%s:", probe));
+	REGISTER(L(":bmtest_bbindm:M::bmtbind::%s:", probe));
 	ASSERT_NE(NULL, pjoin(mentry, self->mnt, "bmtest_bbindm"));
-	BIND_ERR(EINVAL, mentry, F("+x %s", probe));
+	BIND_ERR(EINVAL, mentry, L("+x %s", probe));
 }
 
 /* ------------------------------------------------------------------ */
@@ -752,7 +701,7 @@ TEST_F(bm, register_rejections)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FIXED(skel, link, "bmt_reg", probe);
 
 	REGISTER_ERR(ENOENT, ":bmtest_breg1:B::::bmt_nosuch:");
@@ -772,12 +721,12 @@ TEST_F(bm, register_rejections)
 	REGISTER_ERR(EOPNOTSUPP, ":bmtest_breg8:M::bmtT::%s:T", probe);
 	REGISTER_ERR(EOPNOTSUPP, ":bmtest_breg9:E::bmtL::%s:L", probe);
 	REGISTER_ERR(EINVAL, ":bmtest_breg10:M::bmtT::%s:TP", probe);
-	EXPECT_ABSENT(F("%s/bmtest_breg1", self->mnt));
-	EXPECT_ABSENT(F("%s/bmtest_breg6", self->mnt));
+	EXPECT_ABSENT(L("%s/bmtest_breg1", self->mnt));
+	EXPECT_ABSENT(L("%s/bmtest_breg6", self->mnt));
 	REGISTER_ERR(0, ":bmtest_breg0:B::::bmt_reg:");
 	REGISTER_ERR(0, ":bmtest_breg0d:B::::bmt_reg:D");
 	REGISTER_ERR(EEXIST, ":bmtest_breg0:B::::bmt_reg:");
-	EXPECT_FILE(F("%s/bmtest_breg0", self->mnt), "enabled\nbpf bmt_reg\nflags: \n");
+	EXPECT_FILE(L("%s/bmtest_breg0", self->mnt), "enabled\nbpf bmt_reg\nflags: \n");
 }
 
 /* The verifier: kfuncs of load are refused in match, both must sleep. */
@@ -836,7 +785,7 @@ TEST_F_TIMEOUT(bm, handler_names, 120)
 	unsigned int i;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FIXED(skel, link, "Bmt.dup_15chars", probe);
 	REGISTER(":bmtest_bname:B::::Bmt.dup_15chars:");
 
@@ -880,18 +829,18 @@ TEST_F(bm, entry_outlives_map)
 	struct fixed *skel;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "outlive-a64");
 	FIXED(skel, link, "bmt_outlive", probe);
 	REGISTER(":bmtest_boutlive:B::::bmt_outlive:");
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_boutlive"));
-	EXPECT_RUN(bin, ARGV("o"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("o"), L("argv=%s|%s", probe, bin));
 
 	bpf_link__destroy(link);
 	fixed__destroy(skel);
 	/* Let the kernel finish freeing what it defers. */
 	usleep(200000);
-	EXPECT_RUN(bin, ARGV("o"), F("argv=%s|%s", probe, bin));
+	EXPECT_RUN(bin, ARGV("o"), L("argv=%s|%s", probe, bin));
 	EXPECT_FILE(entry, "enabled\nbpf bmt_outlive\nflags: \n");
 	/* Not registered any more: no new entries of it. */
 	REGISTER_ERR(ENOENT, ":bmtest_boutlive2:B::::bmt_outlive:");
@@ -908,7 +857,7 @@ TEST_F(bm, entry_outlives_plain_map)
 	struct bpf_link *link;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "plain-a64");
 	OPEN(fixed_nolink, skel, "bmt_plain");
 	snprintf(skel->bss->interp, sizeof(skel->bss->interp), "%s", probe);
@@ -916,15 +865,15 @@ TEST_F(bm, entry_outlives_plain_map)
 	ATTACH(skel, link);
 	REGISTER(":bmtest_bplain:B::::bmt_plain:");
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_bplain"));
-	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
+	EXPECT_RUN(bin, ARGV("p", "x"), L("argv=%s|%s|x", probe, bin));
 
 	/* Detaching deletes the map's element, which unregisters the handler. */
 	bpf_link__destroy(link);
 	REGISTER_ERR(ENOENT, ":bmtest_bplain2:B::::bmt_plain:");
-	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
+	EXPECT_RUN(bin, ARGV("p", "x"), L("argv=%s|%s|x", probe, bin));
 	fixed_nolink__destroy(skel);
 	usleep(200000);
-	EXPECT_RUN(bin, ARGV("p", "x"), F("argv=%s|%s|x", probe, bin));
+	EXPECT_RUN(bin, ARGV("p", "x"), L("argv=%s|%s|x", probe, bin));
 	EXPECT_EQ(2, write_str(entry, "-1"));
 	EXPECT_FAILS(bin, ENOEXEC);
 }
@@ -997,7 +946,7 @@ TEST_F_TIMEOUT(bm, exec_races_removal, 180)
 	int round, i, ok = 0, enoexec = 0, other = 0;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "race-a64");
 	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_brace"));
 	for (i = 0; i < HAMMERS; i++) {
@@ -1006,8 +955,8 @@ TEST_F_TIMEOUT(bm, exec_races_removal, 180)
 		ASSERT_EQ(0, pthread_create(&h[i].thread, NULL, hammer_run, &h[i]));
 	}
 	for (round = 0; round < 4; round++) {
-		FIXED(skel, link, F("bmt_race%d", round), probe);
-		REGISTER(F(":bmtest_brace:B::::bmt_race%d:", round));
+		FIXED(skel, link, L("bmt_race%d", round), probe);
+		REGISTER(L(":bmtest_brace:B::::bmt_race%d:", round));
 		hammers_wait(h, true, 6);
 		if (round % 2) {
 			/* Map first: the entry keeps running it, then goes. */
@@ -1073,7 +1022,7 @@ TEST_F_TIMEOUT(bm, sandbox_handler_registered_in_its_userns, 120)
 	pid_t sbx, mgr;
 
 	REQUIRE_B();
-	PROBE(probe, self->tmp, "probe");
+	COPY_PROBE(probe, self->tmp, "probe");
 	FAKE_A64(bin, self->tmp, "sbx-a64");
 	ASSERT_NE(NULL, pjoin(smnt, self->tmp, "sbx-mnt"));
 	ASSERT_EQ(0, mkdir(smnt, 0777));
@@ -1105,7 +1054,7 @@ TEST_F_TIMEOUT(bm, sandbox_handler_registered_in_its_userns, 120)
 		if (n < 0)
 			CHILD_FAIL("register bmt_sbx in the sandbox: %s", strerror(-n));
 		m = brun(bin, ARGV("s", "arg1"), 0,
-			 (const char *const []){ F("argv=%s|%s|arg1", probe, bin), NULL });
+			 (const char *const []){ L("argv=%s|%s|arg1", probe, bin), NULL });
 		if (m)
 			CHILD_FAIL("exec in the sandbox: %s", m);
 		/* The initial namespace's handler is not X's. */
@@ -1147,7 +1096,7 @@ TEST_F_TIMEOUT(bm, sandbox_handler_registered_in_its_userns, 120)
 		err = fixed__load(skel);
 		if (err)
 			CHILD_FAIL("loading as root: %s\n%s", strerror(-err), bpf_log_tail());
-		fd = open(F("/proc/%d/ns/user", (int)sbx), O_RDONLY | O_CLOEXEC);
+		fd = open(L("/proc/%d/ns/user", (int)sbx), O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWUSER))
 			CHILD_FAIL("joining the sandbox's user namespace: %s", strerror(errno));
 		/* In X, root of the initial namespace is no longer CAP_BPF there. */

@@ -188,8 +188,6 @@ static const char *xcheck(const char *path, char *const argv[],
 	return NULL;
 }
 
-#define ARGV(...)	((char *const []){ __VA_ARGS__, NULL })
-
 /* Exec must work and print each of the lines given. */
 #define EXPECT_RUN(path, argv, opts, ...) do { \
 	const char *_m = xcheck(path, argv, opts, 0, \
@@ -203,52 +201,9 @@ static const char *xcheck(const char *path, char *const argv[],
 	EXPECT_TRUE(_m == NULL) TH_LOG("%s", _m); \
 } while (0)
 
-/* A line built with printf formatting, for EXPECT_RUN. */
-static char *L(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *L(const char *fmt, ...)
-{
-	static char bufs[16][PATH_MAX * 4];
-	static int next;
-	char *b = bufs[next++ % 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
-	va_end(ap);
-	return b;
-}
 
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
-
-/* out = <dir of this program>/progs/<name> */
-static char *prog_path(char *out, const char *name)
-{
-	char self_path[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
-
-	if (n <= 0)
-		return NULL;
-	self_path[n] = '\0';
-	slash = strrchr(self_path, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	if (snprintf(out, PATH_MAX, "%s/progs/%s", self_path, name) >= PATH_MAX)
-		return NULL;
-	return out;
-}
-
-/* Copies progs/probe to <dir>/name (0755); path receives its path. */
-#define COPY_PROBE(path, dir, name) do { \
-	char _src[PATH_MAX]; \
-	int _r; \
-	ASSERT_NE(NULL, prog_path(_src, "probe")); \
-	ASSERT_NE(NULL, pjoin(path, dir, name)); \
-	_r = copy_file(_src, path, 0755); \
-	ASSERT_EQ(0, _r) TH_LOG("copying %s to %s: %s (built progs/probe?)", \
-				_src, path, strerror(-_r)); \
-} while (0)
 
 /* Creates <dir>/name with content and mode; path receives its path. */
 #define MAKE(path, dir, name, content, mode) do { \

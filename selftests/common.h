@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,21 +256,76 @@ static inline const char *run_verdict(const char *path,
 	return NULL;
 }
 
-static const char *check_exec(const char *path, const char *argv0,
-			      int want_errno, const char *want_out)
-{
-	char *argv[] = { (char *)argv0, (char *)"arg1", NULL };
-	struct run_result r;
-	const char *m;
-	int ret;
+#define ARGV(...)	((char *const []){ __VA_ARGS__, NULL })
 
-	ret = run_capture(path, argv, &r);
+/* A line built with printf formatting, for expected output; 16 rotating buffers. */
+static char *L(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static char *L(const char *fmt, ...)
+{
+	static char bufs[16][PATH_MAX * 4];
+	static int next;
+	char *b = bufs[next++ % 16];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* Runs path with argv into r and gives run_verdict()'s answer's answer, or why it could
+ * not run. */
+static inline const char *run_judged(const char *path, char *const argv[],
+				     int want_errno, struct run_result *r)
+{
+	int ret = run_capture(path, argv, r);
+
 	if (ret) {
 		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
 			 strerror(-ret));
 		return check_msg;
 	}
-	m = run_verdict(path, &r, want_errno);
+	return run_verdict(path, r, want_errno);
+}
+
+/* out = <dir of this program>/progs/<name> */
+static inline char *prog_path(char *out, const char *name)
+{
+	char self_path[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+
+	if (n <= 0)
+		return NULL;
+	self_path[n] = '\0';
+	slash = strrchr(self_path, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	if (snprintf(out, PATH_MAX, "%s/progs/%s", self_path, name) >= PATH_MAX)
+		return NULL;
+	return out;
+}
+
+/* Copies progs/probe (prints its argv and AT_EXECFD) to <dir>/name (0755);
+ * path receives its path. */
+#define COPY_PROBE(path, dir, name) do { \
+	char _src[PATH_MAX]; \
+	int _r; \
+	ASSERT_NE(NULL, prog_path(_src, "probe")); \
+	ASSERT_NE(NULL, pjoin(path, dir, name)); \
+	_r = copy_file(_src, path, 0755); \
+	ASSERT_EQ(0, _r) TH_LOG("copying %s to %s: %s (built progs/probe?)", \
+				_src, path, strerror(-_r)); \
+} while (0)
+
+static inline const char *check_exec(const char *path, const char *argv0,
+				     int want_errno, const char *want_out)
+{
+	char *argv[] = { (char *)argv0, (char *)"arg1", NULL };
+	struct run_result r;
+	const char *m;
+
+	m = run_judged(path, argv, want_errno, &r);
 	if (m || want_errno)
 		return m;
 	if (strcmp(r.out, want_out)) {
@@ -281,8 +337,8 @@ static const char *check_exec(const char *path, const char *argv0,
 }
 
 /* "ran:<path>:<args>\n", what SCRIPT_BODY prints when run by /bin/sh. */
-static const char *ran(char *buf, size_t size, const char *path,
-		       const char *args)
+static inline const char *ran(char *buf, size_t size, const char *path,
+			      const char *args)
 {
 	snprintf(buf, size, "ran:%s:%s\n", path, args);
 	return buf;

@@ -18,17 +18,6 @@
 static const char origin[] = "$ORIGIN/";
 #define ORIGIN_LEN	(sizeof(origin) - 1)
 
-struct phdr {
-	__u32 p_type;
-	__u32 p_flags;
-	__u64 p_offset;
-	__u64 p_vaddr;
-	__u64 p_paddr;
-	__u64 p_filesz;
-	__u64 p_memsz;
-	__u64 p_align;
-};
-
 static __always_inline __u64 buf_u64(struct linux_binprm *bprm, int at)
 {
 	__u64 v = 0;
@@ -45,7 +34,7 @@ static __always_inline int read_pt_interp(struct linux_binprm *bprm, char *inter
 {
 	__u64 phoff = buf_u64(bprm, E_PHOFF);
 	__u16 phnum = BUF(bprm, E_PHNUM) | BUF(bprm, E_PHNUM + 1) << 8;
-	struct phdr ph;
+	struct elf64_phdr ph;
 	int i, n;
 
 	if (!is_elf64le(bprm))

@@ -10,18 +10,6 @@
 #define PHDR_MAX	16
 #define INTERP_MAX	256
 
-/* struct elf64_phdr, the fields used. */
-struct phdr {
-	__u32 p_type;
-	__u32 p_flags;
-	__u64 p_offset;
-	__u64 p_vaddr;
-	__u64 p_paddr;
-	__u64 p_filesz;
-	__u64 p_memsz;
-	__u64 p_align;
-};
-
 char interp_aarch64[256];
 char interp_riscv64[256];
 /* Scratch for the PT_INTERP path: a global, since the stack is small. */
@@ -52,7 +40,7 @@ int BPF_PROG(router_load, struct linux_binprm *bprm)
 	__u16 phnum = BUF(bprm, E_PHNUM) | BUF(bprm, E_PHNUM + 1) << 8;
 	__u16 phentsize = BUF(bprm, E_PHENTSIZE) | BUF(bprm, E_PHENTSIZE + 1) << 8;
 	__u64 phoff = 0;
-	struct phdr ph;
+	struct elf64_phdr ph;
 	int i, n;
 
 #pragma unroll
