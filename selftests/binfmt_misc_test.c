@@ -334,6 +334,59 @@ TEST_F(bm, entry_disable_enable)
 	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
 }
 
+/*
+ * DIFFERS FROM 6.12 ON PURPOSE: upstream 7.3's 'D' registers an entry disabled
+ * and out of the search list until its first '1'; D is never printed, and
+ * status -1 removes such entries too. Being a flag letter, D cannot be the
+ * delimiter either. 6.12 (the C module) knows no D: the flag is EINVAL, and 'D'
+ * is an ordinary delimiter there.
+ */
+TEST_F(bm, disabled_flag_d)
+{
+	char script[PATH_MAX], entry[PATH_MAX], entry2[PATH_MAX];
+	char delim_entry[PATH_MAX], want[PATH_MAX + 64];
+	const char *staged = ":bmtest_d:E::bmtestd::/bin/sh:D";
+	const char *d_delimiter = "DbmtestdelimDEDDbmtestxDD/bin/shD";
+
+	MAKE_SCRIPT(script, "d.bmtestd", SCRIPT_BODY);
+	ASSERT_NE(NULL, pjoin(entry, self->mnt, "bmtest_d"));
+	ASSERT_NE(NULL, pjoin(entry2, self->mnt, "bmtest_d2"));
+	ASSERT_NE(NULL, pjoin(delim_entry, self->mnt, "bmtestdelim"));
+	if (impl_is_c()) {
+		EXPECT_EQ(-EINVAL, write_str(self->reg, staged));
+		EXPECT_EQ(-ENOENT, access(entry, F_OK) ? -errno : 0);
+		REGISTER(d_delimiter);
+		EXPECT_EQ(2, write_str(delim_entry, "-1"));
+		return;
+	}
+	EXPECT_EQ(-EINVAL, write_str(self->reg, d_delimiter));
+	EXPECT_EQ(-ENOENT, access(delim_entry, F_OK) ? -errno : 0);
+
+	REGISTER(staged);
+	EXPECT_FILE(entry, "disabled\ninterpreter /bin/sh\nflags: \nextension .bmtestd\n");
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	/* A '0' leaves it staged; the first '1' publishes it. */
+	EXPECT_EQ(1, write_str(entry, "0"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	EXPECT_EQ(1, write_str(entry, "1"));
+	EXPECT_FILE(entry, "enabled\ninterpreter /bin/sh\nflags: \nextension .bmtestd\n");
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+	/* From then on it toggles like any entry. */
+	EXPECT_EQ(1, write_str(entry, "0"));
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+	EXPECT_EQ(1, write_str(entry, "1"));
+	EXPECT_EXEC_OK(script, script, ran(want, sizeof(want), script, "arg1"));
+
+	/* D composes with other flags and is not printed. */
+	REGISTER(":bmtest_d2:E::bmtestd2::/bin/sh:PD");
+	EXPECT_FILE(entry2, "disabled\ninterpreter /bin/sh\nflags: P\nextension .bmtestd2\n");
+	/* status -1 removes published and staged entries alike. */
+	EXPECT_EQ(2, write_str(self->status, "-1"));
+	EXPECT_EQ(-ENOENT, access(entry, F_OK) ? -errno : 0);
+	EXPECT_EQ(-ENOENT, access(entry2, F_OK) ? -errno : 0);
+	EXPECT_EXEC_ERR(script, ENOEXEC);
+}
+
 TEST_F(bm, entry_removal)
 {
 	char script[PATH_MAX], entry[PATH_MAX], want[PATH_MAX + 64], buf[256];
