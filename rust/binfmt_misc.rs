@@ -21,6 +21,7 @@ mod bpf_ffi;
 mod exec;
 mod fs;
 mod instance;
+mod slots;
 mod vfs;
 
 // Public items of the pure modules are the host crate's API (rust/host.rs).

@@ -7,7 +7,8 @@
 use crate::bpf_ffi::BpfOps;
 use crate::bpf_rules::{self, FlagsError};
 use crate::grammar::Flags;
-use crate::instance::Entry;
+use crate::instance::{with_nul, Entry};
+use crate::slots::Slots;
 use crate::vfs::{BinPrm, NsKey, UserNamespace};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -79,13 +80,6 @@ pub(crate) struct Staging {
     pub(crate) flags: Flags,
 }
 
-fn with_nul(s: &[u8]) -> Result<KVec<u8>> {
-    let mut v = KVec::with_capacity(s.len() + 1, GFP_KERNEL)?;
-    v.extend_from_slice(s, GFP_KERNEL)?;
-    v.push(0, GFP_KERNEL)?;
-    Ok(v)
-}
-
 impl Staging {
     fn new(entry: Arc<Entry>) -> Self {
         Self {
@@ -102,7 +96,7 @@ impl Staging {
             bpf_rules::PathError::Invalid => EINVAL,
             bpf_rules::PathError::TooLong => ENAMETOOLONG(),
         })?;
-        self.interpreter = Some(Interpreter::Path(with_nul(path)?));
+        self.interpreter = Some(Interpreter::Path(with_nul(path, GFP_KERNEL)?));
         Ok(())
     }
 
@@ -120,7 +114,7 @@ impl Staging {
         if arg.len() >= bpf_rules::PATH_MAX {
             return Err(E2BIG);
         }
-        self.arg = Some(with_nul(arg)?);
+        self.arg = Some(with_nul(arg, GFP_KERNEL)?);
         Ok(())
     }
 
@@ -134,30 +128,20 @@ impl Staging {
     }
 }
 
-/// Puts `value` in the first free slot of `slots`, growing it only when all are
-/// taken: the kernel's vector has no removal, so freed slots are reused.
-fn put_in_slot<T>(slots: &mut KVec<Option<T>>, value: T) -> Result {
-    match slots.iter_mut().find(|s| s.is_none()) {
-        Some(slot) => *slot = Some(value),
-        None => slots.push(Some(value), GFP_KERNEL)?,
-    }
-    Ok(())
-}
-
 /// The handlers of every user namespace, and the program calls in progress.
 #[pin_data]
 pub(crate) struct Handlers {
     #[pin]
-    handlers: Mutex<KVec<Option<Arc<Handler>>>>,
+    handlers: Mutex<Slots<Arc<Handler>>>,
     #[pin]
-    calls: Mutex<KVec<Option<Call>>>,
+    calls: Mutex<Slots<Call>>,
 }
 
 impl Handlers {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            handlers <- new_mutex!(KVec::new(), "binfmt_misc_rs::Handlers::handlers"),
-            calls <- new_mutex!(KVec::new(), "binfmt_misc_rs::Handlers::calls"),
+            handlers <- new_mutex!(Slots::default(), "binfmt_misc_rs::Handlers::handlers"),
+            calls <- new_mutex!(Slots::default(), "binfmt_misc_rs::Handlers::calls"),
         })
     }
 
@@ -184,24 +168,17 @@ impl Handlers {
         let key = handler.ns.key();
         if handlers
             .iter()
-            .flatten()
             .any(|h| h.ns.key() == key && h.name() == name)
         {
             return Err(EEXIST);
         }
-        put_in_slot(&mut handlers, handler)
+        handlers.put(handler, GFP_KERNEL)
     }
 
     /// struct_ops `unreg`: entries that use the handler keep it.
     pub(crate) fn unregister(&self, kdata: usize, link: usize) {
         let mut handlers = self.handlers.lock();
-        let handler = handlers
-            .iter_mut()
-            .find(|h| {
-                h.as_ref()
-                    .is_some_and(|h| h.ops.is(kdata) && h.link == link)
-            })
-            .and_then(Option::take);
+        let handler = handlers.take(|h| h.ops.is(kdata) && h.link == link);
         drop(handlers);
         drop(handler);
     }
@@ -212,7 +189,6 @@ impl Handlers {
         self.handlers
             .lock()
             .iter()
-            .flatten()
             .find(|h| h.ns.key() == ns && h.name() == name)
             .cloned()
     }
@@ -226,22 +202,16 @@ impl Handlers {
         program: impl FnOnce() -> R,
     ) -> Result<(R, Staging)> {
         let key = bprm.key();
-        put_in_slot(
-            &mut self.calls.lock(),
+        self.calls.lock().put(
             Call {
                 bprm: key,
                 staging: Staging::new(entry.clone()),
             },
+            GFP_KERNEL,
         )?;
         let result = program();
         // A bprm runs one call at a time, so its call is the one just put.
-        let call = self
-            .calls
-            .lock()
-            .iter_mut()
-            .find(|c| c.as_ref().is_some_and(|c| c.bprm == key))
-            .and_then(Option::take)
-            .ok_or(EINVAL)?;
+        let call = self.calls.lock().take(|c| c.bprm == key).ok_or(EINVAL)?;
         Ok((result, call.staging))
     }
 
@@ -254,11 +224,7 @@ impl Handlers {
         f: impl FnOnce(&mut Staging) -> Result<T>,
     ) -> Result<T> {
         let mut calls = self.calls.lock();
-        let call = calls
-            .iter_mut()
-            .flatten()
-            .find(|c| c.bprm == bprm)
-            .ok_or(EINVAL)?;
+        let call = calls.iter_mut().find(|c| c.bprm == bprm).ok_or(EINVAL)?;
         f(&mut call.staging)
     }
 
@@ -266,6 +232,6 @@ impl Handlers {
     /// read the exec's binary ask this, then work without the lock, which is
     /// safe because the call cannot end while its program runs the kfunc.
     pub(crate) fn is_active(&self, bprm: usize) -> bool {
-        self.calls.lock().iter().flatten().any(|c| c.bprm == bprm)
+        self.calls.lock().iter().any(|c| c.bprm == bprm)
     }
 }

@@ -6,7 +6,8 @@
 use crate::format::status_text as text_of_status;
 use crate::grammar::{self, Command, Matcher};
 use crate::instance::{Binding, Entry, EntryState, Instance};
-use crate::vfs::{registry, schedule_collect, File, NsKey, PageText, SuperBlock};
+use crate::slots::Slots;
+use crate::vfs::{registry, schedule_collect, EntryText, File, NsKey, SuperBlock};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
@@ -32,13 +33,12 @@ pub(crate) fn shutdown_super(sb: &SuperBlock) {
 }
 
 /// Removes the files of entries taken out of an instance.
-fn remove_files<'a>(
+fn remove_files(
     root: &crate::vfs::RootGuard<'_>,
-    taken: &'a (crate::instance::RetiredEntries, KVec<Option<Arc<Entry>>>),
+    (retired, staged): &(crate::instance::RetiredEntries, Slots<Arc<Entry>>),
 ) {
-    let (retired, staged) = taken;
     let published = retired.iter().flat_map(|list| list.iter());
-    for entry in Iterator::chain(published, staged.iter().flatten()) {
+    for entry in Iterator::chain(published, staged.iter()) {
         root.remove_entry_file(entry);
     }
 }
@@ -94,11 +94,11 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
     Ok(())
 }
 
-pub(crate) fn entry_text(entry: &Entry) -> Result<PageText> {
+pub(crate) fn entry_text(entry: &Entry) -> Result<EntryText> {
     // The text of any accepted registration fits (see format::MAX_ENTRY_TEXT)
     // with its bindings; a binding added meanwhile only costs another round.
     for _ in 0..=grammar::MAX_BINDINGS {
-        let mut text = PageText::with_capacity(entry.text_capacity())?;
+        let mut text = EntryText::with_capacity(entry.text_capacity())?;
         if entry.write_text(&mut text).is_ok() {
             return Ok(text);
         }
@@ -150,13 +150,9 @@ pub(crate) fn bind_interpreter(file: &File, entry: &Entry, input: &[u8]) -> Resu
         return Err(EBUSY);
     }
     let binding = grammar::parse_binding(input).map_err(|_| EINVAL)?;
-    let (name, path) = (&input[binding.name], &input[binding.path]);
-    let mut path_z = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
-    path_z.extend_from_slice(path, GFP_KERNEL)?;
-    path_z.push(0, GFP_KERNEL)?;
-    let cpath = kernel::str::CStr::from_bytes_with_nul(&path_z).map_err(|_| EINVAL)?;
-    let interp = file.open_exec_as_opener(cpath)?;
-    let binding = Binding::new(name, path, interp)?;
+    let binding = Binding::open(&input[binding.name], &input[binding.path], |path| {
+        file.open_exec_as_opener(path)
+    })?;
 
     let root = file.super_block().lock_root();
     let result = match entry.state() {

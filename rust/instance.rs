@@ -6,6 +6,7 @@
 use crate::bpf::{Handler, Handlers};
 use crate::grammar::{Flags, Matcher, Registration};
 use crate::matching::{matches, Candidate};
+use crate::slots::Slots;
 use crate::vfs::{ExecFile, NsKey, RcuBox, RcuReadGuard, Retired, Update, UserNamespace};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::prelude::*;
@@ -36,22 +37,39 @@ pub(crate) struct Binding {
     file: ExecFile,
 }
 
+/// A copy of `bytes` with a NUL after them, for C.
+pub(crate) fn with_nul(bytes: &[u8], flags: kernel::alloc::Flags) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(bytes.len() + 1, flags)?;
+    v.extend_from_slice(bytes, flags)?;
+    v.push(0, flags)?;
+    Ok(v)
+}
+
 impl Binding {
-    pub(crate) fn new(name: &[u8], path: &[u8], file: ExecFile) -> Result<Self> {
+    /// Binds `path` as `name`, opened by `open`.
+    pub(crate) fn open(
+        name: &[u8],
+        path: &[u8],
+        open: impl FnOnce(&CStr) -> Result<ExecFile>,
+    ) -> Result<Self> {
+        let path = with_nul(path, GFP_KERNEL_ACCOUNT)?;
+        let file = open(cstr_at(&path, &(0..path.len() - 1)))?;
         let mut n = KVec::with_capacity(name.len(), GFP_KERNEL_ACCOUNT)?;
         n.extend_from_slice(name, GFP_KERNEL_ACCOUNT)?;
-        let mut p = KVec::with_capacity(path.len() + 1, GFP_KERNEL_ACCOUNT)?;
-        p.extend_from_slice(path, GFP_KERNEL_ACCOUNT)?;
-        p.push(0, GFP_KERNEL_ACCOUNT)?;
         Ok(Self {
             name: n,
-            path: p,
+            path,
             file,
         })
     }
 
     pub(crate) fn path(&self) -> &CStr {
         cstr_at(&self.path, &(0..self.path.len() - 1))
+    }
+
+    /// The path as bound, without its NUL.
+    fn path_bytes(&self) -> &[u8] {
+        self.path().as_bytes()
     }
 
     pub(crate) fn file(&self) -> &ExecFile {
@@ -187,7 +205,7 @@ impl Entry {
             .bindings
             .lock()
             .iter()
-            .map(|b| crate::format::binding_text_len(&b.name, &b.path[..b.path.len() - 1]))
+            .map(|b| crate::format::binding_text_len(&b.name, b.path_bytes()))
             .sum();
         crate::format::MAX_ENTRY_TEXT + bound
     }
@@ -200,9 +218,7 @@ impl Entry {
             &self.buf,
             &self.registration,
             self.is_enabled(),
-            bindings
-                .iter()
-                .map(|b| (&b.name[..], &b.path[..b.path.len() - 1])),
+            bindings.iter().map(|b| (&b.name[..], b.path_bytes())),
         )
     }
 }
@@ -257,7 +273,7 @@ pub(crate) struct Instance {
     /// Entries registered with `D` and not yet enabled; changed under the root
     /// inode lock.
     #[pin]
-    staged: Mutex<KVec<Option<Arc<Entry>>>>,
+    staged: Mutex<Slots<Arc<Entry>>>,
 }
 
 /// A list of entries the instance no longer publishes; dropping it waits for the
@@ -272,7 +288,7 @@ impl Instance {
         pin_init!(Self {
             enabled: AtomicBool::new(true),
             entries <- RcuBox::new(),
-            staged <- new_mutex!(KVec::new(), "binfmt_misc_rs::Instance::staged"),
+            staged <- new_mutex!(Slots::default(), "binfmt_misc_rs::Instance::staged"),
         })
     }
 
@@ -295,12 +311,9 @@ impl Instance {
         if !entry.is_enabled() {
             let mut staged = self.staged.lock();
             // Room first, so that nothing can fail once the file exists.
-            staged.reserve(1, GFP_KERNEL_ACCOUNT)?;
+            staged.reserve_one(GFP_KERNEL_ACCOUNT)?;
             create_file()?;
-            match staged.iter_mut().find(|s| s.is_none()) {
-                Some(slot) => *slot = Some(entry.clone()),
-                None => staged.push(Some(entry.clone()), GFP_KERNEL_ACCOUNT)?,
-            }
+            staged.put(entry.clone(), GFP_KERNEL_ACCOUNT)?;
             entry.set_state(EntryState::Staged);
             return Ok(None);
         }
@@ -342,12 +355,7 @@ impl Instance {
             .inspect_err(|_| {
                 entry.set_enabled(false);
             })?;
-        if let Some(slot) = staged
-            .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|s| Arc::ptr_eq(s, entry)))
-        {
-            *slot = None;
-        }
+        staged.take(|s| Arc::ptr_eq(s, entry));
         Ok(retired)
     }
 
@@ -356,10 +364,7 @@ impl Instance {
     pub(crate) fn remove(&self, entry: &Entry) -> Result<Option<Removed>> {
         if entry.state() == EntryState::Staged {
             let mut staged = self.staged.lock();
-            let taken = staged
-                .iter_mut()
-                .find(|s| s.as_ref().is_some_and(|s| core::ptr::eq(&**s, entry)))
-                .and_then(Option::take);
+            let taken = staged.take(|s| core::ptr::eq(&**s, entry));
             entry.set_state(EntryState::Removed);
             drop(staged);
             return Ok(taken.map(|_| Removed(None)));
@@ -389,7 +394,7 @@ impl Instance {
 
     /// Takes every entry out of the instance, staged ones too; cannot fail. The
     /// retired list and the returned staged entries hold them.
-    pub(crate) fn take_all(&self) -> (RetiredEntries, KVec<Option<Arc<Entry>>>) {
+    pub(crate) fn take_all(&self) -> (RetiredEntries, Slots<Arc<Entry>>) {
         let staged = core::mem::take(&mut *self.staged.lock());
         let retired = self
             .entries
@@ -401,7 +406,7 @@ impl Instance {
             })
             .unwrap_or(None);
         let published = retired.iter().flat_map(|list| list.iter());
-        for entry in Iterator::chain(published, staged.iter().flatten()) {
+        for entry in Iterator::chain(published, staged.iter()) {
             entry.set_state(EntryState::Removed);
         }
         (retired, staged)

@@ -710,9 +710,9 @@ impl<T> Drop for Retired<T> {
 
 /// A text buffer that never grows; vmalloc'ed when large (a 'B' entry with
 /// many bindings).
-pub(crate) struct PageText(KVVec<u8>);
+pub(crate) struct EntryText(KVVec<u8>);
 
-impl PageText {
+impl EntryText {
     pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
         Ok(Self(KVVec::with_capacity(capacity, GFP_KERNEL)?))
     }
@@ -722,13 +722,13 @@ impl PageText {
     }
 }
 
-impl core::fmt::Write for PageText {
+impl core::fmt::Write for EntryText {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         crate::format::ByteSink::write_bytes(self, s.as_bytes())
     }
 }
 
-impl crate::format::ByteSink for PageText {
+impl crate::format::ByteSink for EntryText {
     fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
         if self.0.capacity() - self.0.len() < bytes.len() {
             return Err(core::fmt::Error);
