@@ -194,22 +194,6 @@ static int write_elf(const char *path, unsigned int machine, unsigned long phoff
 	ASSERT_EQ(0, make_file(path, content, 0755)) TH_LOG("creating %s", path); \
 } while (0)
 
-/* Whether out has the line `line`. */
-static bool has_line(const char *out, const char *line)
-{
-	size_t len = strlen(line);
-	const char *p = out;
-
-	while (*p) {
-		const char *end = strchrnul(p, '\n');
-
-		if ((size_t)(end - p) == len && !strncmp(p, line, len))
-			return true;
-		p = *end ? end + 1 : end;
-	}
-	return false;
-}
-
 /*
  * Runs path with argv; with want_errno the execve() must fail with it, else it
  * must run, exit 0 and print every line of lines.  NULL if so, else why not.
@@ -223,14 +207,7 @@ static const char *brun(const char *path, char *const argv[], int want_errno,
 	m = run_judged(path, argv, want_errno, &r);
 	if (m || want_errno)
 		return m;
-	for (; lines && *lines; lines++) {
-		if (!has_line(r.out, *lines)) {
-			snprintf(check_msg, sizeof(check_msg),
-				 "%s: no line '%s' in output '%s'", path, *lines, r.out);
-			return check_msg;
-		}
-	}
-	return NULL;
+	return missing_line(path, r.out, lines);
 }
 
 /* The exec must work and print each line given. */

@@ -136,26 +136,6 @@ static int xrun(const char *path, char *const argv[], const struct xopts *o,
 	return 0;
 }
 
-/* Whether out has the line spec; a spec ending in '*' matches a prefix. */
-static bool has_line(const char *out, const char *spec)
-{
-	size_t len = strlen(spec);
-	bool prefix = len && spec[len - 1] == '*';
-	const char *p = out;
-
-	if (prefix)
-		len--;
-	while (*p) {
-		const char *end = strchrnul(p, '\n');
-
-		if ((size_t)(end - p) >= len && !strncmp(p, spec, len) &&
-		    (prefix || (size_t)(end - p) == len))
-			return true;
-		p = *end ? end + 1 : end;
-	}
-	return false;
-}
-
 /*
  * Runs path; with want_errno the exec must fail with it, else it must run,
  * exit 0 and print every line of lines (NULL-terminated).  NULL if so, else
@@ -167,25 +147,11 @@ static const char *xcheck(const char *path, char *const argv[],
 {
 	struct run_result r;
 	const char *m;
-	int ret;
 
-	ret = xrun(path, argv, o, &r);
-	if (ret) {
-		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
-			 strerror(-ret));
-		return check_msg;
-	}
-	m = run_verdict(path, &r, want_errno);
+	m = run_outcome(path, xrun(path, argv, o, &r), &r, want_errno);
 	if (m || want_errno)
 		return m;
-	for (; lines && *lines; lines++) {
-		if (!has_line(r.out, *lines)) {
-			snprintf(check_msg, sizeof(check_msg),
-				 "%s: no line '%s' in output '%s'", path, *lines, r.out);
-			return check_msg;
-		}
-	}
-	return NULL;
+	return missing_line(path, r.out, lines);
 }
 
 /* Exec must work and print each of the lines given. */

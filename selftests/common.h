@@ -273,19 +273,58 @@ static char *L(const char *fmt, ...)
 	return b;
 }
 
-/* Runs path with argv into r and gives run_verdict()'s answer's answer, or why it could
- * not run. */
-static inline const char *run_judged(const char *path, char *const argv[],
-				     int want_errno, struct run_result *r)
+/* run_verdict() on a run whose runner returned ret (0 or -errno), or why it
+ * could not run. */
+static inline const char *run_outcome(const char *path, int ret,
+				      const struct run_result *r, int want_errno)
 {
-	int ret = run_capture(path, argv, r);
-
 	if (ret) {
 		snprintf(check_msg, sizeof(check_msg), "running %s: %s", path,
 			 strerror(-ret));
 		return check_msg;
 	}
 	return run_verdict(path, r, want_errno);
+}
+
+/* Runs path with argv into r and gives run_outcome()'s answer. */
+static inline const char *run_judged(const char *path, char *const argv[],
+				     int want_errno, struct run_result *r)
+{
+	return run_outcome(path, run_capture(path, argv, r), r, want_errno);
+}
+
+/* Whether out has the line spec; a spec ending in '*' matches a prefix. */
+static inline bool has_line(const char *out, const char *spec)
+{
+	size_t len = strlen(spec);
+	bool prefix = len && spec[len - 1] == '*';
+	const char *p = out;
+
+	if (prefix)
+		len--;
+	while (*p) {
+		const char *end = strchrnul(p, '\n');
+
+		if ((size_t)(end - p) >= len && !strncmp(p, spec, len) &&
+		    (prefix || (size_t)(end - p) == len))
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* NULL if out has every line of lines (NULL-terminated), else which it lacks. */
+static inline const char *missing_line(const char *path, const char *out,
+				       const char *const *lines)
+{
+	for (; lines && *lines; lines++) {
+		if (!has_line(out, *lines)) {
+			snprintf(check_msg, sizeof(check_msg),
+				 "%s: no line '%s' in output '%s'", path, *lines, out);
+			return check_msg;
+		}
+	}
+	return NULL;
 }
 
 /* out = <dir of this program>/progs/<name> */
