@@ -25,7 +25,7 @@ accels=(tcg)
 if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accels=(kvm tcg); fi
 
 # What in a kernel log means the run failed, whatever the tests printed.
-bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object'
+bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object|ODEBUG:'
 
 run_impl() {
 	local impl=$1 ko name out console rc
