@@ -17,7 +17,9 @@
 #include <linux/magic.h>
 #include <linux/namei.h>
 #include <linux/rcupdate.h>
+#include <linux/seq_file.h>
 #include <linux/user_namespace.h>
+#include <linux/workqueue.h>
 
 /* current_user_ns() is a macro over current_cred(). */
 struct user_namespace *bmrs_current_user_ns(void);
@@ -42,8 +44,18 @@ void bmrs_exe_file_allow_write_access(struct file *file);
 /* rcu_read_lock()/rcu_read_unlock() are static inlines. */
 void bmrs_rcu_read_lock(void);
 void bmrs_rcu_read_unlock(void);
+/* An entry file's seq_file: single_open(), with pwrite(2) given back, which
+ * seq_open() takes away; FMODE_PWRITE is a cast macro bindgen cannot read. */
+int bmrs_single_open_writable(struct file *file, int (*show)(struct seq_file *, void *),
+			      void *data);
 /* linux_binprm's execfd flags are bitfields. */
 void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds);
+
+/* The module's workqueue, and frees queued on it after a grace period
+ * (INIT_RCU_WORK() is a macro). */
+int bmrs_workqueue_init(void);
+void bmrs_workqueue_exit(void);
+void bmrs_queue_rcu_free(struct rcu_work *rwork, work_func_t free);
 
 /*
  * A delayed work is built by macros (DECLARE_DELAYED_WORK): it runs

@@ -11,6 +11,7 @@
 #include <linux/bpf_verifier.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 
 #include "binfmt_misc_rs.h"
@@ -68,15 +69,34 @@ struct bmrs_st_map {
 	} kvalue;
 };
 
+static struct bpf_struct_ops bmrs_struct_ops;
+
+/*
+ * The map that holds kdata, if it really is one of ours: the mirror is checked
+ * through reads that cannot fault (a layout that does not match this kernel's
+ * would point them elsewhere), and the map must have been made for this
+ * module's binfmt_misc_ops (its descriptor's st_ops) before anything else of it
+ * is used.
+ */
 static struct bpf_map *bmrs_ops_map(void *kdata)
 {
 	struct bmrs_st_map *st_map = container_of(kdata, struct bmrs_st_map, kvalue.data);
-	struct bpf_map *map = &st_map->map;
+	const struct bpf_struct_ops_desc *desc;
+	struct bpf_struct_ops *st_ops;
+	enum bpf_map_type type;
+	u32 key_size, value_size, max_entries;
 
-	if (map->map_type != BPF_MAP_TYPE_STRUCT_OPS || map->key_size != sizeof(u32) ||
-	    map->max_entries != 1 || map->value_size != sizeof(struct bmrs_ops_value))
+	if (get_kernel_nofault(type, &st_map->map.map_type) ||
+	    get_kernel_nofault(key_size, &st_map->map.key_size) ||
+	    get_kernel_nofault(value_size, &st_map->map.value_size) ||
+	    get_kernel_nofault(max_entries, &st_map->map.max_entries) ||
+	    type != BPF_MAP_TYPE_STRUCT_OPS || key_size != sizeof(u32) || max_entries != 1 ||
+	    value_size != sizeof(struct bmrs_ops_value))
 		return NULL;
-	return map;
+	if (get_kernel_nofault(desc, &st_map->st_ops_desc) ||
+	    get_kernel_nofault(st_ops, &desc->st_ops) || st_ops != &bmrs_struct_ops)
+		return NULL;
+	return &st_map->map;
 }
 
 /* The module's BTF, as the bpf core hands it to .init: programs attached to
@@ -220,13 +240,19 @@ __bpf_kfunc int bpf_binprm_path(struct linux_binprm *bprm, char *buf, size_t buf
 
 __bpf_kfunc_end_defs();
 
+/*
+ * KF_TRUSTED_ARGS: without it, 6.12's verifier lets a program pass a pointer
+ * that may be NULL (an unchecked bpf_map_lookup_elem() result) as a sized
+ * memory argument; with it such a program is rejected at load. The Rust side
+ * checks for NULL as well.
+ */
 BTF_KFUNCS_START(bmrs_kfunc_ids)
-BTF_ID_FLAGS(func, bpf_binprm_set_interp, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, bpf_binprm_select_interp, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, bpf_binprm_set_interp_arg, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, bpf_binprm_set_flags, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, bpf_binprm_read, KF_SLEEPABLE)
-BTF_ID_FLAGS(func, bpf_binprm_path, KF_SLEEPABLE)
+BTF_ID_FLAGS(func, bpf_binprm_set_interp, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_binprm_select_interp, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_binprm_set_interp_arg, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_binprm_set_flags, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_binprm_read, KF_SLEEPABLE | KF_TRUSTED_ARGS)
+BTF_ID_FLAGS(func, bpf_binprm_path, KF_SLEEPABLE | KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(bmrs_kfunc_ids)
 
 /* What only `load` may call: they stage the exec's interpreter. */

@@ -80,11 +80,48 @@ void bmrs_rcu_read_unlock(void)
 	rcu_read_unlock();
 }
 
+int bmrs_single_open_writable(struct file *file, int (*show)(struct seq_file *, void *),
+			      void *data)
+{
+	int err = single_open(file, show, data);
+
+	if (!err)
+		file->f_mode |= FMODE_PWRITE;
+	return err;
+}
+
 void bmrs_binprm_set_execfd(struct linux_binprm *bprm, bool creds)
 {
 	bprm->have_execfd = 1;
 	if (creds)
 		bprm->execfd_creds = 1;
+}
+
+/*
+ * Replaced handler lists and namespace indexes are freed a grace period after
+ * they were replaced, in process context (freeing an entry may close files), on
+ * a workqueue of the module's own, so that the module's exit can wait for every
+ * free it queued. INIT_RCU_WORK() is a macro.
+ */
+static struct workqueue_struct *bmrs_wq;
+
+int bmrs_workqueue_init(void)
+{
+	bmrs_wq = alloc_workqueue("binfmt_misc_rs", WQ_UNBOUND, 0);
+	return bmrs_wq ? 0 : -ENOMEM;
+}
+
+void bmrs_workqueue_exit(void)
+{
+	/* Every queued free is a pending RCU callback, then a work item. */
+	rcu_barrier();
+	destroy_workqueue(bmrs_wq);
+}
+
+void bmrs_queue_rcu_free(struct rcu_work *rwork, work_func_t free)
+{
+	INIT_RCU_WORK(rwork, free);
+	queue_rcu_work(bmrs_wq, rwork);
 }
 
 static void bmrs_collect_workfn(struct work_struct *work)

@@ -51,9 +51,7 @@ struct BinfmtMiscModule {
 impl kernel::Module for BinfmtMiscModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let registry = KBox::pin_init(instance::Registry::new(), GFP_KERNEL)?;
-        let registration = vfs::Registration::new(module, registry)?;
-        // The handlers' callbacks need the registry, so they come last.
-        bpf_ffi::register()?;
+        let registration = vfs::Registration::new(module, registry, bpf_ffi::register)?;
         Ok(Self {
             _registration: registration,
         })

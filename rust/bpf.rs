@@ -4,27 +4,21 @@
 //! the registered `binfmt_misc_ops` handlers of every user namespace, and the
 //! state a handler's programs stage for one exec through the kfuncs.
 
-use crate::bpf_ffi::BpfOps;
+use crate::bpf_ffi::{BpfOps, CallTable};
 use crate::bpf_rules::{self, FlagsError};
 use crate::grammar::Flags;
 use crate::instance::{with_nul, Entry};
 use crate::slots::Slots;
-use crate::vfs::{BinPrm, NsKey, UserNamespace};
+use crate::vfs::{BinPrm, InUse, NsKey, UserNamespace};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
 use kernel::{new_mutex, pin_init};
 
-/// Errnos the kernel crate of 6.12 does not name.
+/// An errno the kernel crate of 6.12 does not name.
 #[allow(non_snake_case)]
 pub(crate) fn ENAMETOOLONG() -> Error {
     Error::from_errno(-(kernel::bindings::ENAMETOOLONG as i32))
-}
-
-/// See [`ENAMETOOLONG`].
-#[allow(non_snake_case)]
-pub(crate) fn EOPNOTSUPP() -> Error {
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }
 
 /// The name of a handler as the bpf core names objects: 1 to 15 characters of
@@ -55,13 +49,6 @@ impl Handler {
     }
 }
 
-/// One program call in progress: the exec it runs for, the entry it was matched
-/// for, and what its kfuncs have staged.
-struct Call {
-    bprm: usize,
-    staging: Staging,
-}
-
 /// What a `load` program chose for its exec.
 pub(crate) enum Interpreter {
     /// A path, opened at exec time with the exec'ing task's credentials.
@@ -70,18 +57,28 @@ pub(crate) enum Interpreter {
     Bound(usize),
 }
 
+/// The argument a `load` program puts between the interpreter and the binary.
+pub(crate) enum InterpArg {
+    /// The argument, with NUL.
+    Arg(KVec<u8>),
+    /// Longer than exec takes any argument (`MAX_ARG_STRLEN`): accepted, as
+    /// upstream, and the exec fails with `E2BIG` where it would push it.
+    TooLong,
+}
+
 /// The state a program stages through the kfuncs, as upstream keeps it in
 /// `struct linux_binprm`, which a module cannot extend.
 pub(crate) struct Staging {
-    entry: Arc<Entry>,
+    /// The entry the program runs for, in use by the exec.
+    entry: InUse<Entry>,
     pub(crate) interpreter: Option<Interpreter>,
     /// The argument inserted between the interpreter and the binary, with NUL.
-    pub(crate) arg: Option<KVec<u8>>,
+    pub(crate) arg: Option<InterpArg>,
     pub(crate) flags: Flags,
 }
 
 impl Staging {
-    fn new(entry: Arc<Entry>) -> Self {
+    fn new(entry: InUse<Entry>) -> Self {
         Self {
             entry,
             interpreter: None,
@@ -103,27 +100,27 @@ impl Staging {
     /// `bpf_binprm_select_interp()`.
     pub(crate) fn select_interp(&mut self, name: &[u8]) -> Result {
         let name = bpf_rules::c_string(name).map_err(|_| EINVAL)?;
-        let index = self.entry.binding_index(name).ok_or(ENOENT)?;
+        let index = self.entry.value().binding_index(name).ok_or(ENOENT)?;
         self.interpreter = Some(Interpreter::Bound(index));
         Ok(())
     }
 
     /// `bpf_binprm_set_interp_arg()`.
     pub(crate) fn set_interp_arg(&mut self, arg: &[u8]) -> Result {
+        // No length limit of its own, as upstream: exec's argument limits apply,
+        // so one that exec would refuse is not copied.
         let arg = bpf_rules::c_string(arg).map_err(|_| EINVAL)?;
-        if arg.len() >= bpf_rules::PATH_MAX {
-            return Err(E2BIG);
-        }
-        self.arg = Some(with_nul(arg, GFP_KERNEL)?);
+        self.arg = Some(if arg.len() >= bpf_rules::MAX_ARG_STRLEN {
+            InterpArg::TooLong
+        } else {
+            InterpArg::Arg(with_nul(arg, GFP_KERNEL)?)
+        });
         Ok(())
     }
 
     /// `bpf_binprm_set_flags()`.
     pub(crate) fn set_flags(&mut self, flags: u64) -> Result {
-        self.flags = bpf_rules::invocation_flags(flags).map_err(|e| match e {
-            FlagsError::Invalid => EINVAL,
-            FlagsError::Unsupported => EOPNOTSUPP(),
-        })?;
+        self.flags = bpf_rules::invocation_flags(flags).map_err(|FlagsError::Invalid| EINVAL)?;
         Ok(())
     }
 }
@@ -133,15 +130,16 @@ impl Staging {
 pub(crate) struct Handlers {
     #[pin]
     handlers: Mutex<Slots<Arc<Handler>>>,
+    /// Read and written by every exec that runs a program: no lock.
     #[pin]
-    calls: Mutex<Slots<Call>>,
+    calls: CallTable<Staging>,
 }
 
 impl Handlers {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             handlers <- new_mutex!(Slots::default(), "binfmt_misc_rs::Handlers::handlers"),
-            calls <- new_mutex!(Slots::default(), "binfmt_misc_rs::Handlers::calls"),
+            calls <- CallTable::new(),
         })
     }
 
@@ -198,40 +196,38 @@ impl Handlers {
     pub(crate) fn call<R>(
         &self,
         bprm: &BinPrm,
-        entry: &Arc<Entry>,
+        entry: InUse<Entry>,
         program: impl FnOnce() -> R,
     ) -> Result<(R, Staging)> {
-        let key = bprm.key();
-        self.calls.lock().put(
-            Call {
-                bprm: key,
-                staging: Staging::new(entry.clone()),
-            },
-            GFP_KERNEL,
-        )?;
-        let result = program();
-        // A bprm runs one call at a time, so its call is the one just put.
-        let call = self.calls.lock().take(|c| c.bprm == key).ok_or(EINVAL)?;
-        Ok((result, call.staging))
+        self.calls.run(bprm.key(), Staging::new(entry), program)
     }
 
     /// Runs a kfunc's `f` on the staging of the call running for `bprm`. A bprm
-    /// without a call in progress is refused, so a program can only ever reach
-    /// the exec it was called for.
+    /// without a call in progress on the caller's task is refused, so a program
+    /// can only ever reach the exec it was called for.
     pub(crate) fn with_staging<T>(
         &self,
         bprm: usize,
         f: impl FnOnce(&mut Staging) -> Result<T>,
     ) -> Result<T> {
-        let mut calls = self.calls.lock();
-        let call = calls.iter_mut().find(|c| c.bprm == bprm).ok_or(EINVAL)?;
-        f(&mut call.staging)
+        self.calls.with(bprm, f)
     }
 
     /// Whether a program call is in progress for `bprm`: the kfuncs that only
-    /// read the exec's binary ask this, then work without the lock, which is
-    /// safe because the call cannot end while its program runs the kfunc.
+    /// read the exec's binary ask this.
     pub(crate) fn is_active(&self, bprm: usize) -> bool {
-        self.calls.lock().iter().any(|c| c.bprm == bprm)
+        self.calls.is_active(bprm)
+    }
+}
+
+impl Staging {
+    /// The entry the call ran for, in use, given back with what was staged.
+    pub(crate) fn into_entry(self) -> InUse<Entry> {
+        self.entry
+    }
+
+    /// The entry the call ran for, in use.
+    pub(crate) fn entry(&self) -> &InUse<Entry> {
+        &self.entry
     }
 }

@@ -8,6 +8,10 @@ use crate::grammar::Flags;
 /// `PATH_MAX`, with the NUL.
 pub const PATH_MAX: usize = 4096;
 
+/// `MAX_ARG_STRLEN` of x86-64 (32 pages): exec refuses a longer argument, with
+/// the NUL, with `E2BIG`.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
 /// A kfunc argument that is not a valid string for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Invalid;
@@ -32,13 +36,14 @@ pub enum PathError {
 }
 
 /// The interpreter path a `load` program sets: absolute, shorter than `PATH_MAX`.
+/// The length is checked before the rest, as upstream does.
 pub fn interp_path(mem: &[u8]) -> Result<&[u8], PathError> {
     let path = c_string(mem).map_err(|_| PathError::Invalid)?;
-    if path[0] != b'/' {
-        return Err(PathError::Invalid);
-    }
     if path.len() >= PATH_MAX {
         return Err(PathError::TooLong);
+    }
+    if path[0] != b'/' {
+        return Err(PathError::Invalid);
     }
     Ok(path)
 }
@@ -72,25 +77,18 @@ pub const LOADER: u64 = 1 << 4;
 /// Why `bpf_binprm_set_flags()` refused flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagsError {
-    /// Unknown bits or a combination upstream refuses: `EINVAL`.
+    /// Unknown bits or a combination upstream refuses: `EINVAL`. Transparent
+    /// and loader mode are refused so too: they need exec-core changes a module
+    /// cannot make on 6.12, and `EINVAL` is what an upstream kernel built
+    /// without them answers, which is what tools probe for.
     Invalid,
-    /// Transparent or loader mode, which need exec-core changes a module cannot
-    /// make on 6.12: `EOPNOTSUPP`.
-    Unsupported,
 }
 
 /// The invocation flags a `load` program asks for, as the static flags they
 /// stand for (credentials imply passing the binary as an fd, as `C` does).
 pub fn invocation_flags(bits: u64) -> Result<Flags, FlagsError> {
-    let all = PRESERVE_ARGV0 | CREDENTIALS | EXECFD | TRANSPARENT | LOADER;
-    if bits & !all != 0
-        || (bits & LOADER != 0 && bits != LOADER)
-        || (bits & TRANSPARENT != 0 && bits & PRESERVE_ARGV0 != 0)
-    {
+    if bits & (TRANSPARENT | LOADER) != 0 || bits & !(PRESERVE_ARGV0 | CREDENTIALS | EXECFD) != 0 {
         return Err(FlagsError::Invalid);
-    }
-    if bits & (TRANSPARENT | LOADER) != 0 {
-        return Err(FlagsError::Unsupported);
     }
     Ok(Flags {
         preserve_argv0: bits & PRESERVE_ARGV0 != 0,

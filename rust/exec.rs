@@ -2,13 +2,12 @@
 
 //! The binfmt handler: upstream's load_misc_binary().
 
-use crate::bpf::{Handler, Interpreter, Staging};
+use crate::bpf::{Handler, InterpArg, Interpreter, Staging};
 use crate::grammar::Flags;
 use crate::instance::{Entry, EntryList, Found};
-use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile};
+use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile, InUse};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::sync::Arc;
 
 pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
     let found = registry()
@@ -18,28 +17,32 @@ pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
         Found::Entry(entry) => entry,
         Found::Walk(list) => walk(bprm, &list)?,
     };
-    match entry.handler() {
-        Some(handler) => load_bpf(bprm, &entry, handler),
+    match entry.object().handler().cloned() {
+        Some(handler) => load_bpf(bprm, entry, &handler),
         None => load_static(bprm, &entry),
     }
 }
 
 /// The entry walk when 'B' entries are in the list: newest first, as for the
-/// others, and a 'B' entry's `match` returning true commits to it.
-fn walk(bprm: &BinPrm, list: &EntryList) -> Result<Arc<Entry>> {
+/// others, and a 'B' entry's `match` returning true commits to it. Entries
+/// whose files were released meanwhile (removed) are passed over.
+fn walk(bprm: &BinPrm, list: &EntryList) -> Result<InUse<Entry>> {
     for entry in list.iter().rev().filter(|e| e.is_enabled()) {
-        let matched = match entry.handler() {
-            Some(handler) => {
-                let ops = handler.ops();
-                registry()
-                    .bpf()
-                    .call(bprm, entry, || ops.call_match(bprm))?
-                    .0
+        let Some(handler) = entry.handler() else {
+            if entry.matches(&bprm.candidate()) {
+                if let Some(user) = InUse::join(entry) {
+                    return Ok(user);
+                }
             }
-            None => entry.matches(&bprm.candidate()),
+            continue;
         };
+        let Some(user) = InUse::join(entry) else {
+            continue;
+        };
+        let ops = handler.ops();
+        let (matched, staging) = registry().bpf().call(bprm, user, || ops.call_match(bprm))?;
         if matched {
-            return Ok(entry.clone());
+            return Ok(staging.into_entry());
         }
     }
     Err(ENOEXEC)
@@ -48,22 +51,19 @@ fn walk(bprm: &BinPrm, list: &EntryList) -> Result<Arc<Entry>> {
 /// `MAX_ERRNO`: the largest errno a program's return may carry.
 const MAX_ERRNO: i32 = 4095;
 
-fn load_static(bprm: &mut BinPrm, entry: &Entry) -> Result {
-    invoke(
-        bprm,
-        entry.flags(),
-        entry.interpreter(),
-        None,
-        || match entry.interp_file() {
+fn load_static(bprm: &mut BinPrm, entry: &InUse<Entry>) -> Result {
+    let interp = entry.object().interpreter();
+    invoke(bprm, entry.object().flags(), interp, None, || {
+        match entry.value().interp() {
             Some(file) => file.reopen(),
-            None => ExecFile::open(entry.interpreter()),
-        },
-    )
+            None => ExecFile::open(interp),
+        }
+    })
 }
 
 /// Runs the handler's `load` and then the interpreter it chose. Its errors fail
 /// the exec; `ENOEXEC` lets the remaining binary formats try.
-fn load_bpf(bprm: &mut BinPrm, entry: &Arc<Entry>, handler: &Handler) -> Result {
+fn load_bpf(bprm: &mut BinPrm, entry: InUse<Entry>, handler: &Handler) -> Result {
     let ops = handler.ops();
     let (ret, staging): (i32, Staging) = {
         let shared: &BinPrm = bprm;
@@ -79,18 +79,22 @@ fn load_bpf(bprm: &mut BinPrm, entry: &Arc<Entry>, handler: &Handler) -> Result 
             ENOEXEC
         });
     }
-    let arg = staging.arg.as_deref().map(nul_terminated).transpose()?;
+    let arg = match &staging.arg {
+        None => None,
+        Some(InterpArg::Arg(arg)) => Some(nul_terminated(arg)),
+        Some(InterpArg::TooLong) => Some(Err(E2BIG)),
+    };
+    let flags = staging.flags;
     match staging.interpreter {
         None => Err(ENOEXEC),
         Some(Interpreter::Path(ref path)) => {
             let path = nul_terminated(path)?;
-            invoke(bprm, staging.flags, path, arg, || ExecFile::open(path))
+            invoke(bprm, flags, path, arg, || ExecFile::open(path))
         }
         Some(Interpreter::Bound(index)) => {
-            let bound = entry.binding(index).ok_or(ENOENT)?;
-            invoke(bprm, staging.flags, bound.path(), arg, || {
-                bound.file().reopen()
-            })
+            let user = staging.entry();
+            let bound = user.value().binding(index).ok_or(ENOENT)?;
+            invoke(bprm, flags, bound.path(), arg, || bound.file().reopen())
         }
     }
 }
@@ -106,7 +110,7 @@ fn invoke(
     bprm: &mut BinPrm,
     flags: Flags,
     interp_path: &CStr,
-    arg: Option<&CStr>,
+    arg: Option<Result<&CStr>>,
     open: impl FnOnce() -> Result<ExecFile>,
 ) -> Result {
     // The interpreter must be able to open the binary after exec.
@@ -121,7 +125,7 @@ fn invoke(
     // Arguments are pushed last first: the binary's path, then the interpreter.
     bprm.push_own_path()?;
     if let Some(arg) = arg {
-        bprm.push_arg(arg)?;
+        bprm.push_arg(arg?)?;
     }
     bprm.push_arg(interp_path)?;
     // binfmt_script may look at the interpreter's name.

@@ -21,18 +21,20 @@ pub fn status_text(enabled: bool) -> &'static str {
 /// fixed words, so a page always holds it.
 ///
 /// A `B` entry adds one line per bound interpreter, [`binding_text_len`] bytes,
-/// at most [`MAX_BINDING_TEXT`]; [`MAX_BINDINGS`] of them take some 400 KiB, so
-/// the kernel side sizes its buffer from the entry's bindings rather than
-/// raising this bound for every entry.
+/// at most [`MAX_BINDING_TEXT`]; [`MAX_BINDINGS`] of them take some 400 KiB. The
+/// kernel side writes the text into a seq_file, which grows as it needs, so
+/// only the host tests use these bounds.
 ///
 /// [`parse_register`]: crate::grammar::parse_register
 /// [`BINPRM_BUF_SIZE`]: crate::grammar::BINPRM_BUF_SIZE
 /// [`MAX_BINDINGS`]: crate::grammar::MAX_BINDINGS
+#[allow(dead_code)] // The host tests check the bound with it.
 pub const MAX_ENTRY_TEXT: usize = 4096;
 
 const BINDING_PREFIX: &str = "bpf-interpreter ";
 
 /// Length of the entry text's line for the interpreter bound as `name` at `path`.
+#[allow(dead_code)] // The host tests check the bound with it.
 pub fn binding_text_len(name: &[u8], path: &[u8]) -> usize {
     BINDING_PREFIX.len() + name.len() + 1 + path.len() + 1
 }

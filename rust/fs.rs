@@ -7,7 +7,7 @@ use crate::format::status_text as text_of_status;
 use crate::grammar::{self, Command, Matcher};
 use crate::instance::{Binding, Entry, EntryState, Instance};
 use crate::slots::Slots;
-use crate::vfs::{registry, schedule_collect, EntryText, File, NsKey, SuperBlock};
+use crate::vfs::{registry, schedule_collect, File, NsKey, SeqText, SuperBlock};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
@@ -71,6 +71,9 @@ pub(crate) fn evict_entry(sb: &SuperBlock, entry: Arc<Entry>) {
     if let Ok(instance) = instance_of(sb) {
         drop(instance.remove(&entry));
     }
+    // The file was the entry's first user: its files close now unless an exec
+    // still uses them, as upstream's last put_binfmt_handler().
+    drop(entry.release_file());
 }
 
 pub(crate) fn status_text(sb: &SuperBlock) -> &'static str {
@@ -94,31 +97,25 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
     Ok(())
 }
 
-pub(crate) fn entry_text(entry: &Entry) -> Result<EntryText> {
-    // The text of any accepted registration fits (see format::MAX_ENTRY_TEXT)
-    // with its bindings; a binding added meanwhile only costs another round.
-    for _ in 0..=grammar::MAX_BINDINGS {
-        let mut text = EntryText::with_capacity(entry.text_capacity())?;
-        if entry.write_text(&mut text).is_ok() {
-            return Ok(text);
-        }
-    }
-    Err(EINVAL)
+/// Writes an entry file's text.
+pub(crate) fn entry_text(entry: &Arc<Entry>, out: &mut SeqText) -> core::fmt::Result {
+    Entry::write_text(entry, out)
 }
 
 pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Command) -> Result {
     match command {
         Command::Nothing => {}
         Command::Disable => entry.set_enabled(false),
-        // The first `1` publishes an entry registered with `D`, sealing it.
-        Command::Enable if entry.state() == EntryState::Staged => {
+        // The first `1` publishes an entry registered with `D`, sealing it. The
+        // state is read under the root lock: a registration racing this write
+        // sets it before the lock goes.
+        Command::Enable => {
             let instance = instance_of(sb)?;
             let root = sb.lock_root();
             let retired = instance.publish(entry);
             drop(root);
             drop(retired?);
         }
-        Command::Enable => entry.set_enabled(true),
         Command::Remove => {
             let instance = instance_of(sb)?;
             let root = sb.lock_root();
@@ -156,12 +153,13 @@ pub(crate) fn bind_interpreter(file: &File, entry: &Entry, input: &[u8]) -> Resu
 
     let root = file.super_block().lock_root();
     let result = match entry.state() {
-        EntryState::Removed => Err(ENOENT),
-        EntryState::Published => Err(EBUSY),
+        EntryState::Removed => Err((ENOENT, binding)),
+        EntryState::Published => Err((EBUSY, binding)),
         EntryState::Staged => entry.bind(binding),
     };
     drop(root);
-    result
+    // A refused binding's file closes only now: closing may flush (NFS, FUSE).
+    result.map_err(|(e, _binding)| e)
 }
 
 /// A write to `register`: parse, open the interpreter for `F`, create the file,
@@ -175,9 +173,10 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     buf.extend_with(grammar::PAD, 0, GFP_KERNEL_ACCOUNT)?;
     let registration = grammar::parse_register(&mut buf).map_err(|_| EINVAL)?;
     // Transparent dispatch and loader substitution need changes to exec itself
-    // (auxv, binfmt_elf) that a module cannot make on 6.12.
+    // (auxv, binfmt_elf) that a module cannot make on 6.12: refused as by an
+    // upstream kernel built without them, which is what tools probe for.
     if registration.flags.transparent || registration.flags.loader {
-        return Err(crate::bpf::EOPNOTSUPP());
+        return Err(EINVAL);
     }
     let sb = file.super_block();
     // A 'B' entry's handler is looked up only in the instance's own namespace.

@@ -7,7 +7,10 @@ use crate::bpf::{Handler, Handlers};
 use crate::grammar::{Flags, Matcher, Registration};
 use crate::matching::{matches, Candidate};
 use crate::slots::Slots;
-use crate::vfs::{ExecFile, NsKey, RcuBox, RcuReadGuard, Retired, Update, UserNamespace};
+use crate::vfs::{
+    ExecFile, HasUseCount, InUse, NsKey, RcuBox, RcuReadGuard, RcuValue, Retired, SetOnce, Update,
+    UseCount, UserNamespace,
+};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
@@ -77,6 +80,35 @@ impl Binding {
     }
 }
 
+/// What an entry keeps open for the execs that use it: its `F` interpreter and,
+/// once sealed, a 'B' entry's bound interpreters. As upstream's entry `users`
+/// count, its users are the entry's file (from creation to eviction) and every
+/// exec using the entry, and the last of them to go closes the files: removing
+/// an entry gives the interpreters their write access back at once unless an
+/// exec or an open entry file still uses them.
+pub(crate) struct EntryFiles {
+    interp: Option<ExecFile>,
+    /// Set when a 'B' entry is sealed (its first `1`): fixed from then on, so
+    /// exec reads them without a lock.
+    bindings: SetOnce<KVec<Binding>>,
+}
+
+impl EntryFiles {
+    pub(crate) fn interp(&self) -> Option<&ExecFile> {
+        self.interp.as_ref()
+    }
+
+    /// The interpreter bound as `name`, by index.
+    pub(crate) fn binding_index(&self, name: &[u8]) -> Option<usize> {
+        self.bindings.get()?.iter().position(|b| b.name == name)
+    }
+
+    /// The interpreter bound at `index`.
+    pub(crate) fn binding(&self, index: usize) -> Option<&Binding> {
+        self.bindings.get()?.get(index)
+    }
+}
+
 /// One registered handler.
 #[pin_data]
 pub(crate) struct Entry {
@@ -85,19 +117,27 @@ pub(crate) struct Entry {
     registration: Registration,
     enabled: AtomicBool,
     state: AtomicU8,
-    /// The interpreter opened at registration (`F`), write-denied while held.
-    interp_file: Option<ExecFile>,
+    files: UseCount<EntryFiles>,
     /// A 'B' entry's handler, kept alive by the entry.
     handler: Option<Arc<Handler>>,
-    /// A 'B' entry's bound interpreters, in binding order; they change only
-    /// while the entry is staged, before exec can see it.
+    /// A 'B' entry's bound interpreters while it is staged, in binding order;
+    /// sealing moves them to `files`.
     #[pin]
-    bindings: Mutex<KVec<Arc<Binding>>>,
+    staged_bindings: Mutex<KVec<Binding>>,
+}
+
+// SAFETY: `use_count` always returns the entry's one `files` count.
+unsafe impl HasUseCount for Entry {
+    type Value = EntryFiles;
+
+    fn use_count(&self) -> &UseCount<EntryFiles> {
+        &self.files
+    }
 }
 
 impl Entry {
     /// A new entry, enabled unless registered with `D`. `buf` must be the buffer
-    /// `registration` was parsed from.
+    /// `registration` was parsed from. Its file's inode is its first user.
     pub(crate) fn new(
         buf: KVec<u8>,
         registration: Registration,
@@ -111,9 +151,12 @@ impl Entry {
                 registration,
                 enabled: AtomicBool::new(!disabled),
                 state: AtomicU8::new(EntryState::Removed as u8),
-                interp_file,
+                files: UseCount::new(EntryFiles {
+                    interp: interp_file,
+                    bindings: SetOnce::new(),
+                }),
                 handler,
-                bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::bindings"),
+                staged_bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::staged_bindings"),
             }),
             GFP_KERNEL_ACCOUNT,
         )
@@ -135,10 +178,6 @@ impl Entry {
 
     pub(crate) fn flags(&self) -> Flags {
         self.registration.flags
-    }
-
-    pub(crate) fn interp_file(&self) -> Option<&ExecFile> {
-        self.interp_file.as_ref()
     }
 
     pub(crate) fn handler(&self) -> Option<&Arc<Handler>> {
@@ -173,53 +212,66 @@ impl Entry {
         matches(&self.registration.matcher, &self.buf, candidate)
     }
 
+    /// The entry's file is gone (evicted): it stops using the entry's files,
+    /// which close now unless an exec still uses them.
+    pub(crate) fn release_file(&self) -> Option<EntryFiles> {
+        self.files.leave_creator()
+    }
+
     /// Binds `binding`; the caller holds the root inode lock and has checked
-    /// that the entry is staged.
-    pub(crate) fn bind(&self, binding: Binding) -> Result {
-        let mut bindings = self.bindings.lock();
+    /// that the entry is staged. A refused binding comes back, to be closed
+    /// after the lock is dropped.
+    pub(crate) fn bind(&self, binding: Binding) -> core::result::Result<(), (Error, Binding)> {
+        let mut bindings = self.staged_bindings.lock();
         if bindings.iter().any(|b| b.name == binding.name) {
-            return Err(EEXIST);
+            return Err((EEXIST, binding));
         }
         if bindings.len() >= crate::grammar::MAX_BINDINGS {
-            return Err(ENOSPC);
+            return Err((ENOSPC, binding));
         }
-        bindings.push(Arc::new(binding, GFP_KERNEL_ACCOUNT)?, GFP_KERNEL_ACCOUNT)?;
+        if let Err(e) = bindings.reserve(1, GFP_KERNEL_ACCOUNT) {
+            return Err((e.into(), binding));
+        }
+        // Room was reserved: this cannot fail.
+        let _ = bindings.push(binding, GFP_KERNEL_ACCOUNT);
         Ok(())
     }
 
-    /// The index of the interpreter bound as `name`.
-    pub(crate) fn binding_index(&self, name: &[u8]) -> Option<usize> {
-        self.bindings.lock().iter().position(|b| b.name == name)
-    }
-
-    /// The interpreter bound at `index`; bindings never go while the entry
-    /// lives, so an index once found stays valid. Exec opens it after the lock
-    /// is dropped: a slow filesystem must not hold up other execs.
-    pub(crate) fn binding(&self, index: usize) -> Option<Arc<Binding>> {
-        self.bindings.lock().get(index).cloned()
-    }
-
-    /// Bytes the entry's text may take, for its buffer.
-    pub(crate) fn text_capacity(&self) -> usize {
-        let bound: usize = self
-            .bindings
-            .lock()
-            .iter()
-            .map(|b| crate::format::binding_text_len(&b.name, b.path_bytes()))
-            .sum();
-        crate::format::MAX_ENTRY_TEXT + bound
+    /// Moves the staged bindings where exec reads them without a lock, for
+    /// `user` (a use of this entry) when it is sealed. Nothing changes if
+    /// there is no memory for it.
+    fn seal_bindings(&self, user: &InUse<Entry>) -> Result {
+        let mut staged = self.staged_bindings.lock();
+        let sealed = KBox::new(core::mem::take(&mut *staged), GFP_KERNEL_ACCOUNT)?;
+        if let Err(again) = user.value().bindings.set(sealed) {
+            *staged = KBox::into_inner(again);
+        }
+        Ok(())
     }
 
     /// Writes the entry's file text.
-    pub(crate) fn write_text(&self, out: &mut impl crate::format::ByteSink) -> core::fmt::Result {
-        let bindings = self.bindings.lock();
-        crate::format::write_entry(
-            out,
-            &self.buf,
-            &self.registration,
-            self.is_enabled(),
-            bindings.iter().map(|b| (&b.name[..], b.path_bytes())),
-        )
+    pub(crate) fn write_text(
+        this: &Arc<Self>,
+        out: &mut impl crate::format::ByteSink,
+    ) -> core::fmt::Result {
+        let text = |out: &mut _, bindings: &[Binding]| {
+            crate::format::write_entry(
+                out,
+                &this.buf,
+                &this.registration,
+                this.is_enabled(),
+                bindings.iter().map(|b| (&b.name[..], b.path_bytes())),
+            )
+        };
+        let staged = this.staged_bindings.lock();
+        if !staged.is_empty() {
+            return text(out, &staged);
+        }
+        drop(staged);
+        match InUse::join(this) {
+            Some(user) => text(out, user.value().bindings.get().map_or(&[][..], |b| &b[..])),
+            None => text(out, &[]),
+        }
     }
 }
 
@@ -233,19 +285,38 @@ fn cstr_at<'a>(buf: &'a [u8], range: &core::ops::Range<usize>) -> &'a CStr {
 
 /// The entries exec searches, in registration order.
 pub(crate) struct EntryList {
-    entries: KVec<Arc<Entry>>,
+    /// kvmalloc'ed: a list of thousands of entries needs no high-order pages.
+    entries: KVVec<Arc<Entry>>,
     /// Whether any entry is a 'B' entry, whose `match` program may sleep: then
     /// exec takes a reference on the list and searches it outside RCU.
     has_bpf: bool,
 }
 
 impl EntryList {
-    fn new(entries: KVec<Arc<Entry>>) -> Result<KBox<Arc<Self>>> {
-        let has_bpf = entries.iter().any(|e| e.is_bpf());
-        Ok(KBox::new(
-            Arc::new(Self { entries, has_bpf }, GFP_KERNEL_ACCOUNT)?,
+    /// The list of `entries` (and `extra`, last), ready to publish.
+    fn new<'a>(
+        entries: impl Iterator<Item = &'a Arc<Entry>>,
+        len: usize,
+        extra: Option<Arc<Entry>>,
+    ) -> Result<RcuValue<Arc<Self>>> {
+        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
+        for e in entries {
+            new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
+        }
+        if let Some(e) = extra {
+            new.push(e, GFP_KERNEL_ACCOUNT)?;
+        }
+        let has_bpf = new.iter().any(|e| e.is_bpf());
+        RcuValue::new(
+            Arc::new(
+                Self {
+                    entries: new,
+                    has_bpf,
+                },
+                GFP_KERNEL_ACCOUNT,
+            )?,
             GFP_KERNEL_ACCOUNT,
-        )?)
+        )
     }
 
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Entry>> {
@@ -255,8 +326,8 @@ impl EntryList {
 
 /// What exec found in an instance.
 pub(crate) enum Found {
-    /// The handler, found without running any program.
-    Entry(Arc<Entry>),
+    /// The handler, found without running any program, in use by the exec.
+    Entry(InUse<Entry>),
     /// The list holds 'B' entries: exec walks it itself, newest first, running
     /// their `match` programs, which may sleep.
     Walk(Arc<EntryList>),
@@ -276,8 +347,8 @@ pub(crate) struct Instance {
     staged: Mutex<Slots<Arc<Entry>>>,
 }
 
-/// A list of entries the instance no longer publishes; dropping it waits for the
-/// readers that may still see it, so drop it after releasing other locks.
+/// A list of entries the instance no longer publishes; dropping it queues its
+/// free for after the readers that may still see it.
 pub(crate) type RetiredEntries = Option<Retired<Arc<EntryList>>>;
 
 /// What removing an entry took out of the instance.
@@ -312,32 +383,37 @@ impl Instance {
             let mut staged = self.staged.lock();
             // Room first, so that nothing can fail once the file exists.
             staged.reserve_one(GFP_KERNEL_ACCOUNT)?;
-            create_file()?;
-            staged.put(entry.clone(), GFP_KERNEL_ACCOUNT)?;
+            // Staged before the file is visible: a `1` written to it at once
+            // finds the entry staged, under the root lock it waits for.
             entry.set_state(EntryState::Staged);
+            if let Err(e) = create_file() {
+                entry.set_state(EntryState::Removed);
+                return Err(e);
+            }
+            staged.put(entry.clone(), GFP_KERNEL_ACCOUNT)?;
             return Ok(None);
         }
         self.publish_with(entry, create_file)
     }
 
+    /// Publishes a list with `entry` added, once `last_step`, the last thing
+    /// that can fail, succeeds; nothing changes otherwise.
     fn publish_with(
         &self,
         entry: Arc<Entry>,
-        create_file: impl FnOnce() -> Result,
+        last_step: impl FnOnce() -> Result,
     ) -> Result<RetiredEntries> {
         let published = entry.clone();
         let retired = self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| e.entries.as_slice());
-            let mut new = KVec::with_capacity(entries.len() + 1, GFP_KERNEL_ACCOUNT)?;
-            for e in entries {
-                new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
+            let entries = entries.map_or(&[][..], |e| &e.entries[..]);
+            let new = EntryList::new(entries.iter(), entries.len() + 1, Some(entry))?;
+            published.set_state(EntryState::Published);
+            if let Err(e) = last_step() {
+                published.set_state(EntryState::Removed);
+                return Err(e);
             }
-            new.push(entry, GFP_KERNEL_ACCOUNT)?;
-            let new = EntryList::new(new)?;
-            create_file()?;
             Ok(Update::Replace(Some(new)))
         })?;
-        published.set_state(EntryState::Published);
         Ok(retired)
     }
 
@@ -348,12 +424,15 @@ impl Instance {
             entry.set_enabled(true);
             return Ok(None);
         }
+        // Its open file is a user, so this only fails for a released entry.
+        let user = InUse::join(entry).ok_or(ENOENT)?;
         let mut staged = self.staged.lock();
         entry.set_enabled(true);
         let retired = self
-            .publish_with(entry.clone(), || Ok(()))
+            .publish_with(entry.clone(), || entry.seal_bindings(&user))
             .inspect_err(|_| {
                 entry.set_enabled(false);
+                entry.set_state(EntryState::Staged);
             })?;
         staged.take(|s| Arc::ptr_eq(s, entry));
         Ok(retired)
@@ -371,7 +450,7 @@ impl Instance {
         }
         let mut found = false;
         let retired = self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| e.entries.as_slice());
+            let entries = entries.map_or(&[][..], |e| &e.entries[..]);
             if !entries.iter().any(|e| core::ptr::eq(&**e, entry)) {
                 return Ok(Update::Keep);
             }
@@ -379,11 +458,12 @@ impl Instance {
             if entries.len() == 1 {
                 return Ok(Update::Replace(None));
             }
-            let mut new = KVec::with_capacity(entries.len() - 1, GFP_KERNEL_ACCOUNT)?;
-            for e in entries.iter().filter(|e| !core::ptr::eq(&***e, entry)) {
-                new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
-            }
-            Ok(Update::Replace(Some(EntryList::new(new)?)))
+            let others = entries.iter().filter(|e| !core::ptr::eq(&***e, entry));
+            Ok(Update::Replace(Some(EntryList::new(
+                others,
+                entries.len() - 1,
+                None,
+            )?)))
         })?;
         if !found {
             return Ok(None);
@@ -414,7 +494,8 @@ impl Instance {
 
     /// The newest enabled entry that recognises `candidate`, if the instance is
     /// enabled, or the list to walk when that needs programs run. Runs under
-    /// RCU: no lock, no sleep.
+    /// RCU: no lock, no sleep. An entry whose files were released meanwhile
+    /// (its removal raced this exec) is passed over, as if already gone.
     fn find(&self, guard: &RcuReadGuard, candidate: &Candidate<'_>) -> Option<Found> {
         if !self.is_enabled() {
             return None;
@@ -425,13 +506,15 @@ impl Instance {
         }
         list.iter()
             .rev()
-            .find(|e| e.is_enabled() && e.matches(candidate))
-            .map(|e| Found::Entry(e.clone()))
+            .filter(|e| e.is_enabled() && e.matches(candidate))
+            .find_map(InUse::join)
+            .map(Found::Entry)
     }
 }
 
-/// The registry as exec reads it: namespaces and their instances, sorted by key.
-type Index = KVec<(NsKey, Arc<Instance>)>;
+/// The registry as exec reads it: namespaces and their instances, sorted by key;
+/// kvmalloc'ed, as it grows with every namespace that mounts.
+type Index = KVVec<(NsKey, Arc<Instance>)>;
 
 /// A user namespace that has mounted binfmt_misc, and its instance.
 struct NsInstance {
@@ -489,7 +572,7 @@ impl Registry {
         let key = ns.key();
         let mut namespaces = self.namespaces.lock();
         if namespaces.get(&key).is_none() {
-            let instance = Arc::pin_init(Instance::new(), GFP_KERNEL)?;
+            let instance = Arc::pin_init(Instance::new(), GFP_KERNEL_ACCOUNT)?;
             let node = RBTreeNode::new(
                 key,
                 NsInstance {
@@ -497,11 +580,9 @@ impl Registry {
                     instance,
                     superblocks: 0,
                 },
-                GFP_KERNEL,
+                GFP_KERNEL_ACCOUNT,
             )?;
             namespaces.insert(node);
-            // Exec does not take the lock, so waiting for its readers under it is
-            // harmless.
             if let Err(e) = self.publish_index(&namespaces, |_| true) {
                 drop(namespaces.remove(&key));
                 return Err(e);
@@ -513,24 +594,26 @@ impl Registry {
         Ok(n.instance.clone())
     }
 
-    /// Publishes a new index of the namespaces `keep` accepts.
+    /// Publishes a new index of the namespaces `keep` accepts. The old one is
+    /// freed after a grace period, without waiting for it.
     fn publish_index(
         &self,
         namespaces: &RBTree<NsKey, NsInstance>,
-        keep: impl Fn(&NsInstance) -> bool,
-    ) -> Result<Option<Retired<Index>>> {
-        self.index.update(|_| {
-            let mut index = KVec::new();
+        keep: impl Fn(&NsKey) -> bool,
+    ) -> Result {
+        drop(self.index.update(|_| {
+            let mut index = KVVec::new();
             // The tree iterates in key order, so the index is sorted.
-            for (key, n) in namespaces.iter().filter(|(_, n)| keep(n)) {
+            for (key, n) in namespaces.iter().filter(|(key, _)| keep(key)) {
                 index.push((*key, n.instance.clone()), GFP_KERNEL)?;
             }
             Ok(Update::Replace(if index.is_empty() {
                 None
             } else {
-                Some(KBox::new(index, GFP_KERNEL)?)
+                Some(RcuValue::new(index, GFP_KERNEL)?)
             }))
-        })
+        })?);
+        Ok(())
     }
 
     /// A superblock that [`Registry::mount`] counted is gone.
@@ -551,20 +634,25 @@ impl Registry {
     /// kill_sb(), and exiting tasks drop their credentials last.
     pub(crate) fn collect(&self) -> bool {
         let mut namespaces = self.namespaces.lock();
-        let unused = |n: &NsInstance| n.ns.is_only_reference();
-        if namespaces.values().any(unused) {
-            // Out of the index first: once the namespace reference goes, another
-            // namespace may get its address, and with it its key. Without memory
-            // for the new index, the namespaces wait for the next collection.
-            if self.publish_index(&namespaces, |n| !unused(n)).is_ok() {
-                while let Some(key) = namespaces
-                    .iter()
-                    .find(|(_, n)| unused(n))
-                    .map(|(key, _)| *key)
-                {
-                    // Dropping the last reference only schedules the namespace's free.
-                    drop(namespaces.remove(&key));
-                }
+        // Decided once: a namespace found unused stays so (nothing can take a
+        // reference from nothing), and the index and the tree must lose the same
+        // ones. Without memory for the list, they wait for the next collection.
+        let mut unused = KVec::new();
+        for (key, n) in namespaces.iter() {
+            if n.ns.is_only_reference() && unused.push(*key, GFP_KERNEL).is_err() {
+                return true;
+            }
+        }
+        // Out of the index first: once the namespace reference goes, another
+        // namespace may get its address, and with it its key.
+        if !unused.is_empty()
+            && self
+                .publish_index(&namespaces, |key| !unused.contains(key))
+                .is_ok()
+        {
+            for key in &unused {
+                // Dropping the last reference only schedules the namespace's free.
+                drop(namespaces.remove(key));
             }
         }
         let pending = namespaces.values().any(|n| n.superblocks == 0);

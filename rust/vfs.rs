@@ -12,10 +12,11 @@ use crate::bindings as b;
 use crate::grammar::{self, Command};
 use crate::instance::{Entry, Registry};
 use crate::{exec, fs};
+use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use kernel::error::{from_err_ptr, from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -89,9 +90,11 @@ static REGISTER_FOPS: CTable<b::file_operations> = CTable::new(b::file_operation
 });
 
 static ENTRY_FOPS: CTable<b::file_operations> = CTable::new(b::file_operations {
-    read: Some(entry_read),
+    open: Some(entry_open),
+    read: Some(b::seq_read),
     write: Some(write_op::<EntryWrite>),
-    llseek: Some(b::default_llseek),
+    llseek: Some(b::seq_lseek),
+    release: Some(b::single_release),
     ..zeroed!()
 });
 
@@ -146,17 +149,33 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    pub(crate) fn new(module: &'static ThisModule, registry: Pin<KBox<Registry>>) -> Result<Self> {
+    /// Registers everything, in an order that exposes nothing half made: the
+    /// workqueue and the registry first, then `register_bpf` (the struct_ops
+    /// type and kfuncs, which no map can use before the module is live), and
+    /// the filesystem and the binfmt, through which mounts and execs enter,
+    /// last. If anything fails, nothing was exposed.
+    pub(crate) fn new(
+        module: &'static ThisModule,
+        registry: Pin<KBox<Registry>>,
+        register_bpf: impl FnOnce() -> Result,
+    ) -> Result<Self> {
         // SAFETY: Neither table is registered yet, so nothing else reads them.
         unsafe {
             (*FS_TYPE.get()).owner = module.as_ptr().cast();
             (*FORMAT.get()).module = module.as_ptr().cast();
         }
+        // SAFETY: Paired with `bmrs_workqueue_exit`, in `drop` or below.
+        to_result(unsafe { b::bmrs_workqueue_init() })?;
         let raw: *const Registry = &*registry;
         REGISTRY.store(raw.cast_mut(), Ordering::Release);
-        // SAFETY: `FS_TYPE` is a valid, static file_system_type.
-        if let Err(e) = to_result(unsafe { b::register_filesystem(FS_TYPE.get()) }) {
+        let registered = register_bpf().and_then(|()| {
+            // SAFETY: `FS_TYPE` is a valid, static file_system_type.
+            to_result(unsafe { b::register_filesystem(FS_TYPE.get()) })
+        });
+        if let Err(e) = registered {
             REGISTRY.store(ptr::null_mut(), Ordering::Release);
+            // SAFETY: Nothing was queued: no filesystem, no exec reached us.
+            unsafe { b::bmrs_workqueue_exit() };
             return Err(e);
         }
         // SAFETY: `FORMAT` is a valid, static linux_binfmt; insert at the head, as
@@ -178,6 +197,9 @@ impl Drop for Registration {
             b::unregister_filesystem(FS_TYPE.get());
             // The collection runs Rust code that uses the registry.
             b::bmrs_cancel_collect();
+            // Retired lists still waiting for their grace period are freed by
+            // this module's code: wait for them.
+            b::bmrs_workqueue_exit();
         }
         REGISTRY.store(ptr::null_mut(), Ordering::Release);
     }
@@ -610,26 +632,52 @@ impl Drop for RcuReadGuard {
     }
 }
 
+/// A value an [`RcuBox`] publishes, with what it takes to free it after a grace
+/// period without waiting for one: the `rcu_work` comes first, so a pointer to
+/// it is a pointer to the node.
+#[repr(C)]
+struct RcuNode<T> {
+    work: Opaque<b::rcu_work>,
+    value: T,
+}
+
 /// An optional boxed `T` that readers use under RCU, without a lock, and that
-/// writers replace whole, one at a time, freeing the old value after every reader
-/// that could see it is done: exec reads the registry and the handler lists this
-/// way, as upstream reads its handler list under RCU.
+/// writers replace whole, one at a time. A replaced value is freed after every
+/// reader that could see it is done, on the module's workqueue: no writer waits
+/// for a grace period. Exec reads the registry and the handler lists this way,
+/// as upstream reads its handler list under RCU.
 #[pin_data(PinnedDrop)]
 pub(crate) struct RcuBox<T> {
-    /// A `KBox<T>` turned raw, or null for none.
-    current: AtomicPtr<T>,
+    /// A `KBox<RcuNode<T>>` turned raw, or null for none.
+    current: AtomicPtr<RcuNode<T>>,
     /// Serialises writers, which build the new value from the current one.
     #[pin]
     writer: Mutex<()>,
 }
 
 // SAFETY: Readers on any task get `&T` (so `T: Sync`); replaced values are dropped
-// on the writer's task (so `T: Send`).
+// on a worker (so `T: Send`).
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 // SAFETY: As above.
 unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
 
-impl<T> RcuBox<T> {
+/// A value to publish in an [`RcuBox`], allocated before the writer changes
+/// anything, so that publishing cannot fail.
+pub(crate) struct RcuValue<T>(KBox<RcuNode<T>>);
+
+impl<T> RcuValue<T> {
+    pub(crate) fn new(value: T, flags: kernel::alloc::Flags) -> Result<Self> {
+        Ok(Self(KBox::new(
+            RcuNode {
+                work: Opaque::uninit(),
+                value,
+            },
+            flags,
+        )?))
+    }
+}
+
+impl<T: Send + Sync> RcuBox<T> {
     /// An empty box.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
@@ -640,9 +688,9 @@ impl<T> RcuBox<T> {
 
     /// The current value, if any.
     pub(crate) fn read<'a>(&'a self, _guard: &'a RcuReadGuard) -> Option<&'a T> {
-        // SAFETY: A non-null pointer is a live `KBox<T>`: a replaced value is freed
-        // only after a grace period, which cannot end while `_guard` is held.
-        unsafe { self.current.load(Ordering::Acquire).as_ref() }
+        // SAFETY: A non-null pointer is a live node: a replaced one is freed only
+        // after a grace period, which cannot end while `_guard` is held.
+        unsafe { self.current.load(Ordering::Acquire).as_ref() }.map(|n| &n.value)
     }
 
     /// Calls `f` with the current value, under the writer lock, and does what it
@@ -654,10 +702,10 @@ impl<T> RcuBox<T> {
         let _writer = self.writer.lock();
         // SAFETY: Only writers free values, and they hold the lock we hold.
         let current = unsafe { self.current.load(Ordering::Acquire).as_ref() };
-        let Update::Replace(new) = f(current)? else {
+        let Update::Replace(new) = f(current.map(|n| &n.value))? else {
             return Ok(None);
         };
-        let new = new.map_or(ptr::null_mut(), KBox::into_raw);
+        let new = new.map_or(ptr::null_mut(), |v| KBox::into_raw(v.0));
         // Release: readers see the new value's contents once they see the pointer.
         let old = self.current.swap(new, Ordering::AcqRel);
         Ok(NonNull::new(old).map(Retired))
@@ -669,7 +717,7 @@ pub(crate) enum Update<T> {
     /// Keeps the current value.
     Keep,
     /// Publishes a new value, or none.
-    Replace(Option<KBox<T>>),
+    Replace(Option<RcuValue<T>>),
 }
 
 #[pinned_drop]
@@ -684,59 +732,239 @@ impl<T> PinnedDrop for RcuBox<T> {
 }
 
 /// A value an [`RcuBox`] no longer publishes. Readable by the writer that replaced
-/// it; dropping it waits for a grace period, so it must be dropped where sleeping
-/// is allowed, preferably after the writer's other locks are released.
-pub(crate) struct Retired<T>(NonNull<T>);
+/// it; dropping it queues its free for after a grace period, on the module's
+/// workqueue, where it may sleep (closing files, say). Never waits.
+///
+/// # Invariants
+///
+/// The pointer is a node of the box's, no longer reachable through it, owned by
+/// this value.
+pub(crate) struct Retired<T: Send>(NonNull<RcuNode<T>>);
 
-impl<T> core::ops::Deref for Retired<T> {
+// SAFETY: The value is dropped on a worker, so it must be `Send`; the writer
+// only reads it.
+unsafe impl<T: Send + Sync> Send for Retired<T> {}
+
+impl<T: Send> core::ops::Deref for Retired<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: The value is freed only when `self` drops.
-        unsafe { self.0.as_ref() }
+        // SAFETY: The node is freed only after `self` drops.
+        unsafe { &self.0.as_ref().value }
     }
 }
 
-impl<T> Drop for Retired<T> {
+impl<T: Send> Drop for Retired<T> {
     fn drop(&mut self) {
-        // SAFETY: Readers that found the old pointer are done after a grace period;
-        // nobody else can find it, so then the box is ours alone.
+        // SAFETY: The node is ours (type invariant) and its `work` unused: it is
+        // queued once, here, and freed by `free_rcu_node::<T>` after a grace period,
+        // when no reader can hold it. The module's exit waits for queued frees.
         unsafe {
-            b::synchronize_rcu();
-            drop(KBox::from_raw(self.0.as_ptr()));
+            b::bmrs_queue_rcu_free(
+                ptr::addr_of_mut!((*self.0.as_ptr()).work).cast(),
+                Some(free_rcu_node::<T>),
+            )
+        };
+    }
+}
+
+/// The work function of a retired node: frees it, a grace period after it was
+/// replaced.
+///
+/// # Safety
+///
+/// Only as the work of a node queued by `Retired::drop`.
+unsafe extern "C" fn free_rcu_node<T>(work: *mut b::work_struct) {
+    // SAFETY: `work` is the first member of the node's `rcu_work`, the node's
+    // first member (`repr(C)`): it points to the `KBox` that `Retired` gave up.
+    drop(unsafe { KBox::from_raw(work.cast::<RcuNode<T>>()) });
+}
+
+/// A value set once, then read without a lock: what readers see is never
+/// changed nor freed while the holder lives.
+pub(crate) struct SetOnce<T>(AtomicPtr<T>);
+
+// SAFETY: Readers on any task get `&T`; the value is dropped with the holder.
+unsafe impl<T: Send + Sync> Send for SetOnce<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync> Sync for SetOnce<T> {}
+
+impl<T> SetOnce<T> {
+    pub(crate) const fn new() -> Self {
+        Self(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    /// Sets the value; gives it back if one was set already.
+    pub(crate) fn set(&self, value: KBox<T>) -> core::result::Result<(), KBox<T>> {
+        let raw = KBox::into_raw(value);
+        // Release: a reader that sees the pointer sees the value.
+        match self
+            .0
+            .compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            // SAFETY: Not published: still the box we made raw above.
+            Err(_) => Err(unsafe { KBox::from_raw(raw) }),
+        }
+    }
+
+    pub(crate) fn get(&self) -> Option<&T> {
+        // SAFETY: A set value lives, unchanged, as long as `self`.
+        unsafe { self.0.load(Ordering::Acquire).as_ref() }
+    }
+}
+
+impl<T> Drop for SetOnce<T> {
+    fn drop(&mut self) {
+        let raw = *self.0.get_mut();
+        if !raw.is_null() {
+            // SAFETY: Set by `set` from a `KBox`, and nobody else can read it now.
+            drop(unsafe { KBox::from_raw(raw) });
         }
     }
 }
 
-/// A text buffer that never grows; vmalloc'ed when large (a 'B' entry with
-/// many bindings).
-pub(crate) struct EntryText(KVVec<u8>);
+/// A value held for as long as some user holds it, as upstream's entry `users`
+/// count keeps an entry's files: users are counted, a new one can only join
+/// while another still holds the value, and the last to leave drops it.
+///
+/// # Invariants
+///
+/// `value` is `Some` while `users` is not zero, and is changed only by the user
+/// that takes `users` to zero (or by drop).
+pub(crate) struct UseCount<T> {
+    users: AtomicUsize,
+    /// Whether the creator has left.
+    creator_left: AtomicBool,
+    value: UnsafeCell<Option<T>>,
+}
 
-impl EntryText {
-    pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
-        Ok(Self(KVVec::with_capacity(capacity, GFP_KERNEL)?))
+// SAFETY: Users on any task read `&T`; the last one, on any task, drops it.
+unsafe impl<T: Send + Sync> Send for UseCount<T> {}
+// SAFETY: As above.
+unsafe impl<T: Send + Sync> Sync for UseCount<T> {}
+
+impl<T> UseCount<T> {
+    /// `value` with one user, the creator, which [`UseCount::leave`] releases.
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            users: AtomicUsize::new(1),
+            creator_left: AtomicBool::new(false),
+            value: UnsafeCell::new(Some(value)),
+        }
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+    /// The creator leaves (again: nothing); the value comes back if it was the
+    /// last user, to drop where it may sleep.
+    pub(crate) fn leave_creator(&self) -> Option<T> {
+        if self.creator_left.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: The creator is a user until now, and leaves once.
+        unsafe { self.leave() }
+    }
+
+    /// Joins as a user if the value is still held.
+    fn join(&self) -> bool {
+        let mut n = self.users.load(Ordering::Relaxed);
+        while n != 0 {
+            match self
+                .users
+                .compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(seen) => n = seen,
+            }
+        }
+        false
+    }
+
+    /// Leaves; the last user gets the value, to drop where it may sleep.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be a user: the creator, once, or one that joined.
+    unsafe fn leave(&self) -> Option<T> {
+        if self.users.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return None;
+        }
+        // SAFETY: No user is left and none can join, so nobody reads the value.
+        unsafe { (*self.value.get()).take() }
+    }
+
+    /// The value, for a user.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be a user.
+    unsafe fn get(&self) -> &T {
+        // SAFETY: While a user holds it, the value is `Some` and not changed
+        // (type invariant).
+        unsafe { (*self.value.get()).as_ref().unwrap_unchecked() }
+    }
+}
+
+/// An object with a [`UseCount`].
+///
+/// # Safety
+///
+/// `use_count` must return the same [`UseCount`] every time it is called on an
+/// object: [`InUse`] reads the value as a user of that count.
+pub(crate) unsafe trait HasUseCount: Send + Sync {
+    type Value;
+    fn use_count(&self) -> &UseCount<Self::Value>;
+}
+
+/// A use of an object's value by one more user; leaves on drop.
+pub(crate) struct InUse<C: HasUseCount>(Arc<C>);
+
+impl<C: HasUseCount> InUse<C> {
+    /// A new use of `object`'s value, unless it was released already.
+    pub(crate) fn join(object: &Arc<C>) -> Option<Self> {
+        object.use_count().join().then(|| Self(object.clone()))
+    }
+
+    pub(crate) fn value(&self) -> &C::Value {
+        // SAFETY: `self` is a user.
+        unsafe { self.0.use_count().get() }
+    }
+
+    pub(crate) fn object(&self) -> &Arc<C> {
         &self.0
     }
 }
 
-impl core::fmt::Write for EntryText {
+impl<C: HasUseCount> Drop for InUse<C> {
+    fn drop(&mut self) {
+        // SAFETY: `self` is a user, leaving once.
+        drop(unsafe { self.0.use_count().leave() });
+    }
+}
+
+/// The `seq_file` an entry file's text is written into, on the first read of
+/// each open: every open reads one consistent text, sized as it needs, in
+/// memory charged to the reader, as upstream's seq_file entry files.
+///
+/// # Invariants
+///
+/// The pointer is the seq_file being shown, for the duration of the show.
+pub(crate) struct SeqText(*mut b::seq_file);
+
+impl core::fmt::Write for SeqText {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         crate::format::ByteSink::write_bytes(self, s.as_bytes())
     }
 }
 
-impl crate::format::ByteSink for EntryText {
+impl crate::format::ByteSink for SeqText {
     fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
-        if self.0.capacity() - self.0.len() < bytes.len() {
-            return Err(core::fmt::Error);
+        // SAFETY: The seq_file is the one being shown (type invariant); seq_write() copies `bytes`,
+        // or marks the buffer overflowed, after which seq_read() retries the show
+        // with a larger one.
+        match unsafe { b::seq_write(self.0, bytes.as_ptr().cast(), bytes.len()) } {
+            0 => Ok(()),
+            _ => Err(core::fmt::Error),
         }
-        // Within capacity, so this does not allocate and cannot fail.
-        self.0
-            .extend_from_slice(bytes, GFP_KERNEL)
-            .map_err(|_| core::fmt::Error)
     }
 }
 
@@ -981,20 +1209,28 @@ impl WriteOp for EntryWrite {
 
 /// # Safety
 ///
-/// Only as `file_operations.read` of entry files: called by the VFS for an open entry file.
-unsafe extern "C" fn entry_read(
-    file: *mut b::file,
-    buf: *mut u8,
-    count: usize,
-    ppos: *mut b::loff_t,
-) -> isize {
-    // SAFETY: `ENTRY_FOPS` is only installed on entry files.
-    let entry = unsafe { File::from_raw(file).entry() };
-    from_result(|| {
-        let text = fs::entry_text(&entry)?;
-        // SAFETY: Arguments of this read() operation.
-        Ok(unsafe { read_out(buf, count, ppos, text.as_bytes()) })
-    })
+/// Only as `file_operations.open` of entry files: called by the VFS for a file
+/// being opened on an entry inode.
+unsafe extern "C" fn entry_open(inode: *mut b::inode, file: *mut b::file) -> kernel::ffi::c_int {
+    // SAFETY: Entry inodes hold an `Arc<Entry>` in i_private until eviction, which
+    // cannot come while a file is open on them; the seq_file passes it back to
+    // `entry_show` as its private data.
+    unsafe { b::bmrs_single_open_writable(file, Some(entry_show), (*inode).i_private) }
+}
+
+/// # Safety
+///
+/// Only as the show callback of an entry file's seq_file (`entry_open`).
+unsafe extern "C" fn entry_show(
+    m: *mut b::seq_file,
+    _v: *mut core::ffi::c_void,
+) -> kernel::ffi::c_int {
+    // SAFETY: `entry_open` made the seq_file with the entry inode's `Arc<Entry>`
+    // as private data; the open file keeps the inode, and so the entry, alive.
+    let entry: Arc<Entry> = unsafe { ArcBorrow::<Entry>::from_raw((*m).private.cast()) }.into();
+    // On overflow seq_read() retries with a larger buffer; nothing else fails.
+    let _ = fs::entry_text(&entry, &mut SeqText(m));
+    0
 }
 
 /// # Safety

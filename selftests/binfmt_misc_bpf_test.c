@@ -31,6 +31,7 @@
 #include "bad_kfunc_in_match.skel.h"
 #include "bad_not_sleepable.skel.h"
 #include "bad_no_load.skel.h"
+#include "bad_null_mem.skel.h"
 
 /* enum bpf_binprm_flags (the module's BTF) */
 #define PRESERVE_ARGV0	1
@@ -294,6 +295,7 @@ TEST_F(bm, fixed_interpreter)
 TEST_F(bm, interp_arg_and_flags)
 {
 	char probe[PATH_MAX], bin[PATH_MAX];
+	const char *m;
 	struct bpf_link *link;
 	struct fixed *skel;
 
@@ -307,6 +309,14 @@ TEST_F(bm, interp_arg_and_flags)
 	EXPECT_RUN(bin, ARGV("zero", "one"), L("argv=%s|--bmt-arg|%s|one", probe, bin),
 		   "execfd=none");
 	EXPECT_EQ(0, skel->data->set_arg_ret);
+
+	/* No length limit of its own, as upstream 7.3: exec's argument limits apply. */
+	memset(skel->bss->interp_arg, 'x', 4096);
+	skel->bss->interp_arg[4096] = '\0';
+	m = brun(bin, ARGV("zero"), 0, (const char *const []){ NULL });
+	EXPECT_TRUE(m == NULL) TH_LOG("%s", m);
+	EXPECT_EQ(0, skel->data->set_arg_ret);
+	strcpy(skel->bss->interp_arg, "--bmt-arg");
 
 	/* PRESERVE_ARGV0: argv[0] stays, after the binary's path (the P flag). */
 	skel->bss->flags = PRESERVE_ARGV0;
@@ -344,12 +354,15 @@ TEST_F(bm, kfunc_errors)
 	REGISTER(":bmtest_bkf:B::::bmt_kfunc:");
 	EXPECT_RUN(bin, ARGV("k"), L("argv=%s|%s", probe, bin));
 
-	/* set_flags: TRANSPARENT and LOADER need exec-core changes 6.12 lacks. */
+	/*
+	 * set_flags: TRANSPARENT and LOADER need exec-core changes 6.12 lacks:
+	 * EINVAL, as upstream built without them answers (what tools probe for).
+	 */
 	skel->bss->flags = TRANSPARENT;
-	EXPECT_FAILS(bin, EOPNOTSUPP);
-	EXPECT_EQ(-EOPNOTSUPP, skel->data->set_flags_ret);
+	EXPECT_FAILS(bin, EINVAL);
+	EXPECT_EQ(-EINVAL, skel->data->set_flags_ret);
 	skel->bss->flags = LOADER;
-	EXPECT_FAILS(bin, EOPNOTSUPP);
+	EXPECT_FAILS(bin, EINVAL);
 	skel->bss->flags = 32;
 	EXPECT_FAILS(bin, EINVAL);
 	EXPECT_EQ(-EINVAL, skel->data->set_flags_ret);
@@ -368,6 +381,11 @@ TEST_F(bm, kfunc_errors)
 	memset(longp, 'a', sizeof(longp));
 	longp[0] = '/';
 	longp[4096] = '\0';	/* 4096 characters */
+	memcpy(skel->bss->interp, longp, 4097);
+	EXPECT_FAILS(bin, ENAMETOOLONG);
+	EXPECT_EQ(-ENAMETOOLONG, skel->data->set_interp_ret);
+	/* The length is checked first, as upstream 7.3: relative and too long. */
+	longp[0] = 'a';
 	memcpy(skel->bss->interp, longp, 4097);
 	EXPECT_FAILS(bin, ENAMETOOLONG);
 	EXPECT_EQ(-ENAMETOOLONG, skel->data->set_interp_ret);
@@ -693,10 +711,11 @@ TEST_F(bm, register_rejections)
 	REGISTER_ERR(EINVAL, ":bmtest_breg7:B::::bmt_reg:L");
 	/*
 	 * T and L parse (upstream 7.3) but need exec-core changes a module cannot
-	 * make: EOPNOTSUPP, after the grammar's own checks (T with P is EINVAL).
+	 * make: EINVAL, as upstream built without them, after the grammar's own
+	 * checks (T with P is EINVAL either way).
 	 */
-	REGISTER_ERR(EOPNOTSUPP, ":bmtest_breg8:M::bmtT::%s:T", probe);
-	REGISTER_ERR(EOPNOTSUPP, ":bmtest_breg9:E::bmtL::%s:L", probe);
+	REGISTER_ERR(EINVAL, ":bmtest_breg8:M::bmtT::%s:T", probe);
+	REGISTER_ERR(EINVAL, ":bmtest_breg9:E::bmtL::%s:L", probe);
 	REGISTER_ERR(EINVAL, ":bmtest_breg10:M::bmtT::%s:TP", probe);
 	EXPECT_ABSENT(L("%s/bmtest_breg1", self->mnt));
 	EXPECT_ABSENT(L("%s/bmtest_breg6", self->mnt));
@@ -706,10 +725,12 @@ TEST_F(bm, register_rejections)
 	EXPECT_FILE(L("%s/bmtest_breg0", self->mnt), "enabled\nbpf bmt_reg\nflags: \n");
 }
 
-/* The verifier: kfuncs of load are refused in match, both must sleep. */
+/* The verifier: kfuncs of load are refused in match, NULL buffers are refused,
+ * both programs must sleep. */
 TEST_F_TIMEOUT(bm, verifier_rejections, 120)
 {
 	struct bad_kfunc_in_match *kf;
+	struct bad_null_mem *nm;
 	struct bad_not_sleepable *ns;
 	struct bad_no_load *nl;
 	struct bpf_link *link;
@@ -723,6 +744,16 @@ TEST_F_TIMEOUT(bm, verifier_rejections, 120)
 	EXPECT_NE(NULL, strstr(bpf_log, "bpf_binprm_set_interp"))
 		TH_LOG("the verifier did not name the kfunc:\n%s", bpf_log_tail());
 	bad_kfunc_in_match__destroy(kf);
+
+	/* A memory argument that may be NULL (an unchecked map lookup). */
+	bpf_log_reset();
+	nm = bad_null_mem__open();
+	ASSERT_NE(NULL, nm);
+	err = bad_null_mem__load(nm);
+	EXPECT_NE(0, err) TH_LOG("a kfunc given a maybe-NULL buffer loaded");
+	EXPECT_NE(NULL, strstr(bpf_log, "Possibly NULL pointer passed to trusted arg"))
+		TH_LOG("not refused for the NULL pointer:\n%s", bpf_log_tail());
+	bad_null_mem__destroy(nm);
 
 	bpf_log_reset();
 	ns = bad_not_sleepable__open();

@@ -464,7 +464,46 @@ TEST_F(bm, read_offsets)
 	n = read(fd, buf, 11);
 	ASSERT_EQ(11, n);
 	EXPECT_EQ(0, memcmp(buf, "interpreter", 11));
+
+	/*
+	 * DIFFERS FROM 6.12 ON PURPOSE: newer upstream's entry files are seq_files,
+	 * which refuse SEEK_END; 6.12's seek past their size of 0.
+	 */
+	errno = 0;
+	if (impl_is_c()) {
+		EXPECT_EQ(0, lseek(fd, 0, SEEK_END));
+	} else {
+		EXPECT_EQ(-1, lseek(fd, 0, SEEK_END));
+		EXPECT_EQ(EINVAL, errno);
+	}
 	close(fd);
+
+	/*
+	 * DIFFERS FROM 6.12 ON PURPOSE: each open reads one text, made by its first
+	 * read, as newer upstream's seq_files; 6.12 makes the text again for every
+	 * read, so a change between two reads tears it.
+	 */
+	fd = open(entry, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(3, read(fd, buf, 3));
+	EXPECT_EQ(1, write_str(entry, "0"));
+	n = read(fd, buf + 3, sizeof(buf) - 4);
+	ASSERT_LT(0, n);
+	buf[n + 3] = '\0';
+	if (impl_is_c()) {
+		EXPECT_EQ(0, strncmp(buf, "enaabled\n", 9)) TH_LOG("%s", buf);
+	} else {
+		EXPECT_STREQ(full, buf);
+	}
+	close(fd);
+
+	/* Commands are taken at any offset: pwrite(2) works too. */
+	fd = open(entry, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(1, pwrite(fd, "1", 1, 5)) TH_LOG("pwrite: %s", strerror(errno));
+	close(fd);
+	ASSERT_LT(0, read_file(entry, buf, sizeof(buf)));
+	EXPECT_STREQ(full, buf);
 }
 
 TEST_F(bm, status_disable_enable)

@@ -23,7 +23,7 @@ int load_ret;
 bool no_interp;
 /* The interpreter; large enough for the ENAMETOOLONG and missing-NUL cases. */
 char interp[4100];
-char interp_arg[64];
+char interp_arg[4200];
 __u32 flags;
 /* What the kfuncs returned, for the test to read after an exec. */
 int set_interp_ret = 1, set_arg_ret = 1, set_flags_ret = 1;
