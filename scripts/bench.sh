@@ -25,9 +25,9 @@ if grep -qE 'BUG:|WARNING:|Oops|Call Trace:' "$out/dmesg.txt"; then
 	die "kernel reports during the benchmark; see $out/dmesg.txt"
 fi
 
-guest=uniprocessor
-[ -n "${BMRS_SMP:-}" ] && guest="SMP, 2 CPUs"
-echo "exec/s (higher is better) and kernel memory per entry; guest: $guest, TCG, debug kernel"
+guest="SMP, 2 CPUs"
+[ -n "${BMRS_UP:-}" ] && guest=uniprocessor
+echo "exec/s (higher is better), kernel memory per entry, seconds for 1000 registrations and removals (lower is better); guest: $guest, TCG, debug kernel"
 printf '%-26s %8s %8s %10s %10s %7s\n' measure entries workers binfmt_misc_rs binfmt_misc.ko rs/c
 awk '
 	$1 == "rust" { rs[$2 " " $3 " " $4] = $5; order[++n] = $2 " " $3 " " $4 }

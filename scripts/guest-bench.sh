@@ -20,10 +20,11 @@ results=$out/bench.txt
 : >"$results"
 
 register() { printf '%s' "$1" >"$mnt/register"; }
-decoys() { # N decoy magic entries that match nothing here
-	local i
+decoys() { # N decoy magic entries that match nothing here; no fork per entry
+	local i hex
 	for ((i = 0; i < $1; i++)); do
-		register ":decoy$i:M:$((i % 64)):\\xde\\xad\\xbe\\xef\\x$(printf %02x $((i % 256)))::/nonexistent:"
+		printf -v hex '%02x' $((i % 256))
+		register ":decoy$i:M:$((i % 64)):\\xde\\xad\\xbe\\xef\\x$hex::/nonexistent:"
 	done
 }
 bench() { "$progs/bench_exec" "$seconds" "$2" "$1"; }
@@ -55,6 +56,15 @@ for impl in rust c; do
 	done
 	median=$(printf '%s\n' "${rounds[@]}" | sort -n | sed -n 2p)
 	echo "$impl slab-bytes-per-entry 1000 - $median" >>"$results"
+	# Wall time of a shell loop registering 1000 entries, then of one removing
+	# them one by one: what a list change costs (a grace period, if waited for).
+	start=$(date +%s%N)
+	decoys 1000
+	mid=$(date +%s%N)
+	for ((i = 0; i < 1000; i++)); do echo -1 >"$mnt/decoy$i"; done
+	end=$(date +%s%N)
+	echo "$impl register-seconds 1000 - $(awk -v ns=$((mid - start)) 'BEGIN { printf "%.2f", ns / 1e9 }')" >>"$results"
+	echo "$impl remove-seconds 1000 - $(awk -v ns=$((end - mid)) 'BEGIN { printf "%.2f", ns / 1e9 }')" >>"$results"
 	# Newest first: the two handlers are found after every decoy.
 	register ":bench-ext:E::bmbench::$work/plain:"
 	register ":bench-magic:M::BMBENCH::$work/plain:"
