@@ -87,6 +87,16 @@ impl Staging {
         }
     }
 
+    /// The entry the call ran for, in use, given back with what was staged.
+    pub(crate) fn into_entry(self) -> InUse<Entry> {
+        self.entry
+    }
+
+    /// The entry the call ran for, in use.
+    pub(crate) fn entry(&self) -> &InUse<Entry> {
+        &self.entry
+    }
+
     /// `bpf_binprm_set_interp()`.
     pub(crate) fn set_interp(&mut self, path: &[u8]) -> Result {
         let path = bpf_rules::interp_path(path).map_err(|e| match e {
@@ -217,17 +227,5 @@ impl Handlers {
     /// read the exec's binary ask this.
     pub(crate) fn is_active(&self, bprm: usize) -> bool {
         self.calls.is_active(bprm)
-    }
-}
-
-impl Staging {
-    /// The entry the call ran for, in use, given back with what was staged.
-    pub(crate) fn into_entry(self) -> InUse<Entry> {
-        self.entry
-    }
-
-    /// The entry the call ran for, in use.
-    pub(crate) fn entry(&self) -> &InUse<Entry> {
-        &self.entry
     }
 }

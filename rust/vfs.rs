@@ -845,7 +845,7 @@ unsafe impl<T: Send + Sync> Send for UseCount<T> {}
 unsafe impl<T: Send + Sync> Sync for UseCount<T> {}
 
 impl<T> UseCount<T> {
-    /// `value` with one user, the creator, which [`UseCount::leave`] releases.
+    /// `value` with one user, the creator, which [`UseCount::leave_creator`] releases.
     pub(crate) fn new(value: T) -> Self {
         Self {
             users: AtomicUsize::new(1),
@@ -866,17 +866,11 @@ impl<T> UseCount<T> {
 
     /// Joins as a user if the value is still held.
     fn join(&self) -> bool {
-        let mut n = self.users.load(Ordering::Relaxed);
-        while n != 0 {
-            match self
-                .users
-                .compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed)
-            {
-                Ok(_) => return true,
-                Err(seen) => n = seen,
-            }
-        }
-        false
+        self.users
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| {
+                (n != 0).then(|| n + 1)
+            })
+            .is_ok()
     }
 
     /// Leaves; the last user gets the value, to drop where it may sleep.
