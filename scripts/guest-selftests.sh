@@ -2,12 +2,13 @@
 # Runs inside the test guest (virtme-ng, the host's root over 9p): loads one
 # implementation, runs the selftests, unloads it, asks kmemleak, and leaves
 # everything the host judges in OUT (a host directory shared read-write).
-#   guest-selftests.sh MODULE_KO MODULE_NAME IMPL SELFTESTS_DIR OUT
+#   guest-selftests.sh MODULE_KO MODULE_NAME IMPL SELFTESTS_DIR OUT [NAMES]
 # Every SELFTESTS_DIR/*_test program and *_test.sh script prints TAP into
 # OUT/tap-<name>.txt; they learn the implementation from BMTEST_IMPL (rust|c) and
-# the module from BMTEST_MODULE and BMTEST_MODULE_KO.
+# the module from BMTEST_MODULE and BMTEST_MODULE_KO. NAMES (comma-separated
+# program names) runs only those, for working on one test.
 set -u
-module_ko=$1 module_name=$2 impl=$3 tests_dir=$4 out=$5
+module_ko=$1 module_name=$2 impl=$3 tests_dir=$4 out=$5 only=${6:-}
 export BMTEST_IMPL=$impl BMTEST_MODULE=$module_name BMTEST_MODULE_KO=$module_ko
 
 echo booted >"$out/booted"
@@ -25,6 +26,7 @@ if insmod "$module_ko" 2>"$out/insmod.err"; then
 	for test in "$tests_dir"/*_test "$tests_dir"/*_test.sh; do
 		[ -x "$test" ] || continue
 		name=$(basename "$test" .sh)
+		[ -z "$only" ] || [[ ",$only," == *",$name,"* ]] || continue
 		timeout 600 "$test" >"$out/tap-$name.txt" 2>&1
 		echo $? >"$out/$name.rc"
 	done

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_common.h"
 #include "fixed.skel.h"
 #include "fixed_nolink.skel.h"
 #include "router.skel.h"
@@ -45,39 +46,10 @@
 #define OPS_NAME_OFF	16
 #define OPS_NAME_LEN	16
 
-/* ------------------------------------------------------------------ */
-/* libbpf's messages, kept for the failure reports                     */
-
-static char bpf_log[32768];
-static size_t bpf_log_len;
-
-static int bpf_log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (level == LIBBPF_DEBUG || bpf_log_len + 1 >= sizeof(bpf_log))
-		return 0;
-	n = vsnprintf(bpf_log + bpf_log_len, sizeof(bpf_log) - bpf_log_len, fmt, ap);
-	if (n > 0)
-		bpf_log_len += n;
-	if (bpf_log_len >= sizeof(bpf_log))
-		bpf_log_len = sizeof(bpf_log) - 1;
-	return 0;
-}
-
-static void bpf_log_reset(void)
-{
-	bpf_log_len = 0;
-	bpf_log[0] = '\0';
-}
-
-/* The last 3000 characters of what libbpf said. */
-static const char *bpf_log_tail(void)
-{
-	return bpf_log_len > 3000 ? bpf_log + bpf_log_len - 3000 : bpf_log;
-}
-
-/* Every test starts with this: it skips on the C module. */
+/*
+ * Every test starts with this: it skips on the C module, and keeps what
+ * libbpf says (bpf_common.h) for the failure reports.
+ */
 #define REQUIRE_B() do { \
 	if (impl_is_c()) \
 		SKIP(return, "the 6.12 C module has no 'B' entries"); \

@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------ */
 /* Running a program with a set-up child, output captured              */
@@ -711,7 +710,7 @@ TEST_F(bm, file_modes_ownership)
 		child_enter_userns(true, CLONE_NEWNS);
 		if (mount_binfmt_misc(dir))
 			CHILD_FAIL("mount: %s", strerror(errno));
-		if (write_str(pjoin(reg, dir, "register"), s) != (ssize_t)strlen(s))
+		if (write_str_all(pjoin(reg, dir, "register"), s))
 			CHILD_FAIL("register failed");
 		m = check_instance_files(dir, 0, 0);
 		if (m)
@@ -732,20 +731,14 @@ struct stress_counts {
 };
 
 /* Execs bin in a loop until deadline; counts outcomes in c. */
-static void stress_exec_loop(const char *bin, struct timespec *deadline,
-			     struct stress_counts *c)
+static void stress_exec_loop(const char *bin, double deadline, struct stress_counts *c)
 {
 	char *argv[] = { (char *)bin, NULL };
 	char *envp[] = { "BMTEST_PROBE=quiet", NULL };
-	struct timespec now;
 	int st;
 	pid_t pid;
 
-	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline->tv_sec ||
-		    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
-			break;
+	while (now_seconds() < deadline) {
 		pid = fork();
 		if (pid < 0) {
 			__atomic_add_fetch(&c->other, 1, __ATOMIC_RELAXED);
@@ -776,7 +769,7 @@ TEST_F_TIMEOUT(bm, exec_vs_removal_stress, 60)
 	char ec[PATH_MAX], ra[PATH_MAX + 64], rb[PATH_MAX + 64], rc[PATH_MAX + 64];
 	char buf[512];
 	struct stress_counts *counts;
-	struct timespec deadline;
+	double deadline;
 	pid_t workers[4];
 	int i, iter, fd, bad_register = 0;
 
@@ -795,28 +788,20 @@ TEST_F_TIMEOUT(bm, exec_vs_removal_stress, 60)
 	ASSERT_NE(MAP_FAILED, counts);
 	memset(counts, 0, 4096);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 4;
+	deadline = now_seconds() + 4;
 	fflush(stdout);
 	for (i = 0; i < 4; i++) {
 		workers[i] = fork();
 		ASSERT_LE(0, workers[i]);
 		if (workers[i] == 0) {
-			stress_exec_loop(bins[i % 3], &deadline, &counts[i]);
+			stress_exec_loop(bins[i % 3], deadline, &counts[i]);
 			_exit(0);
 		}
 	}
 
-	for (iter = 0;; iter++) {
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline.tv_sec ||
-		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
-			break;
-		if (write_str(self->reg, ra) != (ssize_t)strlen(ra) ||
-		    write_str(self->reg, rb) != (ssize_t)strlen(rb) ||
-		    write_str(self->reg, rc) != (ssize_t)strlen(rc))
+	for (iter = 0; now_seconds() < deadline; iter++) {
+		if (write_str_all(self->reg, ra) || write_str_all(self->reg, rb) ||
+		    write_str_all(self->reg, rc))
 			bad_register++;
 		usleep(1000 + (iter % 7) * 500);
 		switch (iter % 4) {
@@ -879,35 +864,6 @@ TEST_F_TIMEOUT(bm, exec_vs_removal_stress, 60)
 
 /* ------------------------------------------------------------------ */
 /* 10. Module reference counting                                       */
-
-static long module_refcnt(const char *name)
-{
-	char buf[64];
-
-	if (read_file(L("/sys/module/%s/refcnt", name), buf, sizeof(buf)) <= 0)
-		return -1;
-	return strtol(buf, NULL, 10);
-}
-
-static int delete_module(const char *name)
-{
-	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
-}
-
-/* Waits (up to ~3 s) for the module's refcnt to be want. */
-static long wait_refcnt(const char *name, long want)
-{
-	long n = -1;
-	int i;
-
-	for (i = 0; i < 60; i++) {
-		n = module_refcnt(name);
-		if (n == want)
-			break;
-		usleep(50000);
-	}
-	return n;
-}
 
 TEST_F(bm, module_busy_while_mounted)
 {
@@ -974,7 +930,7 @@ TEST_F(bm, module_busy_while_mounted)
 	if (code == KSFT_SKIP)
 		SKIP(return, "cannot create an unprivileged user namespace");
 	EXPECT_EQ(0, code);
-	EXPECT_EQ(base, wait_refcnt(name, base));
+	EXPECT_EQ(base, wait_refcnt(name, base, 3));
 	EXPECT_RUN(bin, ARGV("x"), &as_root, L("argv=%s|%s", probe, bin));
 }
 

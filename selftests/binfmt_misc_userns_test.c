@@ -13,7 +13,6 @@
 #include "common.h"
 
 #include <signal.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -224,27 +223,15 @@ static int settled_headroom(uid_t id, int most)
  */
 static int headroom_back(uid_t id, int want, int seconds)
 {
-	struct timespec start, now;
+	double start = now_seconds();
 	int h;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		h = headroom_as(id, want);
-		if (h == want)
-			return h;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= seconds)
+		if (h == want || now_seconds() - start >= seconds)
 			return h;
 		usleep(250000);
 	}
-}
-
-static double seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 /* ------------------------------------------------------------------ */
@@ -700,7 +687,7 @@ TEST_F_TIMEOUT(bm, sandbox_userns_chain_freed, 120)
 	char d1[PATH_MAX], d2[PATH_MAX], s[PATH_MAX], saved[64], want[2 * PATH_MAX];
 	int ready[2], release[2];
 	int before, during, after;
-	struct timespec start;
+	double start;
 	pid_t a;
 
 	MAKE_DIR(d1, "mnt1");
@@ -762,10 +749,10 @@ TEST_F_TIMEOUT(bm, sandbox_userns_chain_freed, 120)
 	close(release[1]);
 	EXPECT_EQ(0, wait_exit(a));
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = now_seconds();
 	after = headroom_back(FREE_UID, before, 75);
 	EXPECT_EQ(before, after) TH_LOG("the sandbox's user namespaces stayed alive");
-	TH_LOG("namespaces released after %.1f s", seconds_since(&start));
+	TH_LOG("namespaces released after %.1f s", now_seconds() - start);
 	EXPECT_LT(0, write_str(max_userns, saved));
 	EXPECT_EXEC_ERR(s, ENOEXEC);
 }
@@ -781,7 +768,7 @@ TEST_F_TIMEOUT(bm, stress_sandbox_cycles, 170)
 {
 	char dir[PATH_MAX], s[PATH_MAX], sf[PATH_MAX], saved[64], want[2 * PATH_MAX];
 	int i, cycles = 0, failures = 0, after;
-	struct timespec start;
+	double start;
 	pid_t pid;
 
 	MAKE_DIR(dir, "mnt");
@@ -790,8 +777,8 @@ TEST_F_TIMEOUT(bm, stress_sandbox_cycles, 170)
 	ASSERT_LT(0, read_file(max_userns, saved, sizeof(saved)));
 
 	fflush(stdout);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (i = 0; i < 1000 && seconds_since(&start) < 50; i++) {
+	start = now_seconds();
+	for (i = 0; i < 1000 && now_seconds() - start < 50; i++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
@@ -812,7 +799,7 @@ TEST_F_TIMEOUT(bm, stress_sandbox_cycles, 170)
 			failures++;
 		cycles++;
 	}
-	TH_LOG("%d cycles in %.1f s", cycles, seconds_since(&start));
+	TH_LOG("%d cycles in %.1f s", cycles, now_seconds() - start);
 	EXPECT_EQ(0, failures);
 	/*
 	 * A cycle takes ~0.15 s under TCG with the debug kernel: the time limit
@@ -824,10 +811,10 @@ TEST_F_TIMEOUT(bm, stress_sandbox_cycles, 170)
 
 	/* None of them is left: the uid can create its full quota again. */
 	ASSERT_LT(0, write_str(max_userns, "8"));
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = now_seconds();
 	after = headroom_back(STRESS_UID, 8, 75);
 	EXPECT_EQ(8, after) TH_LOG("user namespaces of the stress run stayed alive");
-	TH_LOG("namespaces released after %.1f s", seconds_since(&start));
+	TH_LOG("namespaces released after %.1f s", now_seconds() - start);
 	EXPECT_LT(0, write_str(max_userns, saved));
 }
 

@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -69,6 +71,19 @@ static ssize_t write_str(const char *path, const char *s)
 	return write_buf(path, s, strlen(s));
 }
 
+/*
+ * 0 or -errno: one write of s to path that must take all of it (a short
+ * write is -EIO), for loops that only need to know whether it worked.
+ */
+static inline int write_str_all(const char *path, const char *s)
+{
+	ssize_t n = write_str(path, s);
+
+	if (n < 0)
+		return n;
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
 /* Reads the whole file into buf (NUL-terminated); returns length or -errno. */
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
@@ -93,6 +108,52 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	buf[len] = '\0';
 	close(fd);
 	return len;
+}
+
+/* CLOCK_MONOTONIC in seconds, for deadlines and durations. */
+static inline double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* /sys/module/<name>/refcnt, or -1 if it cannot be read. */
+static inline long module_refcnt(const char *name)
+{
+	char path[PATH_MAX], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * Waits up to seconds for the module's refcnt to be want; returns the last
+ * reading. References go asynchronously: superblocks of dead mount
+ * namespaces, bpf maps of removed entries.
+ */
+static inline long wait_refcnt(const char *name, long want, int seconds)
+{
+	long n = module_refcnt(name);
+	int i;
+
+	for (i = 0; n != want && i < seconds * 20; i++) {
+		usleep(50000);
+		n = module_refcnt(name);
+	}
+	return n;
+}
+
+/*
+ * delete_module(2) as rmmod does it, without waiting (O_NONBLOCK): 0, or
+ * -errno (-EWOULDBLOCK while the module is in use).  glibc has no wrapper.
+ */
+static inline int delete_module(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? -errno : 0;
 }
 
 /* Creates path with the given content, then sets mode (not umask-filtered). */
