@@ -4,27 +4,59 @@
 //! the registered `binfmt_misc_ops` handlers of every user namespace, and the
 //! state a handler's programs stage for one exec through the kfuncs.
 
-use crate::bpf_ffi::{BpfOps, CallTable};
 use crate::bpf_rules::{self, FlagsError};
 use crate::grammar::Flags;
-use crate::instance::{with_nul, Entry};
-use crate::slots::Slots;
-use crate::vfs::{BinPrm, InUse, NsKey, UserNamespace};
+use crate::instance::{with_nul, Entry, Registry};
+use crate::kernel_ext::bprm::BinPrm;
+use crate::kernel_ext::call_table::CallTable;
+use crate::kernel_ext::error::ENAMETOOLONG;
+use crate::kernel_ext::slots::Slots;
+use crate::kernel_ext::struct_ops::{BpfOps, StructOps};
+use crate::kernel_ext::use_count::InUse;
+use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::types::ARef;
 use kernel::{new_mutex, pin_init};
 
-/// An errno the kernel crate of 6.12 does not name.
-#[allow(non_snake_case)]
-pub(crate) fn ENAMETOOLONG() -> Error {
-    Error::from_errno(-(kernel::bindings::ENAMETOOLONG as i32))
-}
+impl StructOps for Registry {
+    type Staging = Staging;
 
-/// The name of a handler as the bpf core names objects: 1 to 15 characters of
-/// letters, digits, `_` and `.`, NUL-terminated within `raw`.
-pub(crate) fn handler_name(raw: &[u8]) -> Result<&[u8]> {
-    bpf_rules::object_name(raw).map_err(|_| EINVAL)
+    /// The name of a handler as the bpf core names objects: 1 to 15 characters
+    /// of letters, digits, `_` and `.`, NUL-terminated within `raw`.
+    fn check_name(raw: &[u8]) -> Result<&[u8]> {
+        bpf_rules::object_name(raw).map_err(|_| EINVAL)
+    }
+
+    /// A handler is registered in the caller's user namespace.
+    fn register(&self, name: &[u8], link: usize, ops: BpfOps) -> Result {
+        self.bpf()
+            .register(UserNamespace::current(), name, link, ops)
+    }
+
+    fn unregister(&self, kdata: usize, link: usize) {
+        self.bpf().unregister(kdata, link);
+    }
+
+    fn calls(&self) -> &CallTable<Staging> {
+        &self.bpf().calls
+    }
+
+    fn set_interp(staging: &mut Staging, path: &[u8]) -> Result {
+        staging.set_interp(path)
+    }
+
+    fn select_interp(staging: &mut Staging, name: &[u8]) -> Result {
+        staging.select_interp(name)
+    }
+
+    fn set_interp_arg(staging: &mut Staging, arg: &[u8]) -> Result {
+        staging.set_interp_arg(arg)
+    }
+
+    fn set_flags(staging: &mut Staging, flags: u64) -> Result {
+        staging.set_flags(flags)
+    }
 }
 
 /// A registered `binfmt_misc_ops`.
@@ -210,22 +242,5 @@ impl Handlers {
         program: impl FnOnce() -> R,
     ) -> Result<(R, Staging)> {
         self.calls.run(bprm.key(), Staging::new(entry), program)
-    }
-
-    /// Runs a kfunc's `f` on the staging of the call running for `bprm`. A bprm
-    /// without a call in progress on the caller's task is refused, so a program
-    /// can only ever reach the exec it was called for.
-    pub(crate) fn with_staging<T>(
-        &self,
-        bprm: usize,
-        f: impl FnOnce(&mut Staging) -> Result<T>,
-    ) -> Result<T> {
-        self.calls.with(bprm, f)
-    }
-
-    /// Whether a program call is in progress for `bprm`: the kfuncs that only
-    /// read the exec's binary ask this.
-    pub(crate) fn is_active(&self, bprm: usize) -> bool {
-        self.calls.is_active(bprm)
     }
 }

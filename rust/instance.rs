@@ -5,12 +5,14 @@
 
 use crate::bpf::{Handler, Handlers};
 use crate::grammar::{Flags, Matcher, Registration};
+use crate::kernel_ext::callback_state::{CallbackState, HasCallbackState};
+use crate::kernel_ext::exec_file::ExecFile;
+use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
+use crate::kernel_ext::set_once::SetOnce;
+use crate::kernel_ext::slots::Slots;
+use crate::kernel_ext::use_count::{HasUseCount, InUse, UseCount};
+use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
 use crate::matching::{matches, Candidate};
-use crate::slots::Slots;
-use crate::vfs::{
-    ExecFile, HasUseCount, InUse, NsKey, RcuBox, RcuReadGuard, RcuValue, Retired, SetOnce, Update,
-    UseCount, UserNamespace,
-};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
@@ -126,8 +128,7 @@ pub(crate) struct Entry {
     staged_bindings: Mutex<KVec<Binding>>,
 }
 
-// SAFETY: `use_count` always returns the entry's one `files` count.
-unsafe impl HasUseCount for Entry {
+impl HasUseCount for Entry {
     type Value = EntryFiles;
 
     fn use_count(&self) -> &UseCount<EntryFiles> {
@@ -547,6 +548,16 @@ pub(crate) struct Registry {
     /// The bpf handlers ('B' entries) of every namespace.
     #[pin]
     bpf: Handlers,
+}
+
+/// Where the callbacks of the filesystem, the binfmt, the bpf handlers and the
+/// collection find the registry.
+static REGISTRY: CallbackState<Registry> = CallbackState::new();
+
+impl HasCallbackState for Registry {
+    fn callback_state() -> &'static CallbackState<Self> {
+        &REGISTRY
+    }
 }
 
 /// First delay of the collection after an unmount, and the longest.
