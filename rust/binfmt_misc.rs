@@ -13,6 +13,8 @@
 //!   below them the pure logic shared with the host crate (rust/host.rs):
 //!   [`grammar`], [`format`], [`matching`], [`bpf_rules`].
 
+#![deny(unsafe_code)]
+
 use kernel::prelude::*;
 use kernel::sync::Arc;
 

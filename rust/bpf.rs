@@ -4,6 +4,8 @@
 //! the registered `binfmt_misc_ops` handlers of every user namespace, and the
 //! state a handler's programs stage for one exec through the kfuncs.
 
+#![forbid(unsafe_code)]
+
 use crate::bpf_rules::{self, FlagsError};
 use crate::grammar::Flags;
 use crate::instance::{with_nul, Entry, Registry};

@@ -2,6 +2,8 @@
 
 //! The binfmt handler: upstream's load_misc_binary().
 
+#![forbid(unsafe_code)]
+
 use crate::bpf::{Handler, InterpArg, Interpreter, Staging};
 use crate::grammar::Flags;
 use crate::instance::{Entry, EntryList, Found, Registry};

@@ -3,6 +3,8 @@
 //! The binfmt_misc filesystem: `register`, `status` and one file per entry, with
 //! upstream's semantics and error codes.
 
+#![forbid(unsafe_code)]
+
 use crate::format::{status_text as text_of_status, ByteSink};
 use crate::grammar::{self, Command, Matcher};
 use crate::instance::{Binding, Entry, EntryState, Instance, Registry, RetiredEntries};

@@ -3,6 +3,8 @@
 //! Handlers and their instances: one instance per user namespace that mounted
 //! binfmt_misc, found by exec through the user namespace tree.
 
+#![forbid(unsafe_code)]
+
 use crate::bpf::{Handler, Handlers};
 use crate::grammar::{Flags, Matcher, Registration};
 use crate::kernel_ext::callback_state::{CallbackState, HasCallbackState};

@@ -21,6 +21,8 @@
 //!   6.12 `kernel` crate's missing errnos (error.rs) and vector removal
 //!   (slots.rs).
 
+#![allow(unsafe_code)]
+
 mod bindings;
 mod c_table;
 
