@@ -12,6 +12,11 @@ use kernel::sync::Arc;
 /// Where the callbacks of `T`'s registrations find `T`: set by the first
 /// registration of a module load and never changed after, so that every
 /// registration of `T` serves the same value.
+///
+/// # Invariants
+///
+/// The pointer is null or the value of an `Arc<T>`, which lives as long as
+/// some registration of `T` holds it.
 pub(crate) struct CallbackState<T>(AtomicPtr<T>);
 
 /// A type whose registrations' callbacks find it through a static.

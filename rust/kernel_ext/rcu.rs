@@ -48,6 +48,11 @@ struct RcuNode<T> {
 /// reader that could see it is done, on the module's workqueue: no writer waits
 /// for a grace period. Exec reads the registry and the handler lists this way,
 /// as upstream reads its handler list under RCU.
+///
+/// # Invariants
+///
+/// `current` is null or a node made by [`RcuValue::new`], owned by the box;
+/// only a writer holding `writer` replaces it.
 #[pin_data(PinnedDrop)]
 pub(crate) struct RcuBox<T> {
     /// A `KBox<RcuNode<T>>` turned raw, or null for none.

@@ -8,6 +8,10 @@ use kernel::prelude::*;
 
 /// A value set once, then read without a lock: what readers see is never
 /// changed nor freed while the holder lives.
+///
+/// # Invariants
+///
+/// The pointer is null or a `KBox` made raw by `set`, owned by `self`.
 pub(crate) struct SetOnce<T>(AtomicPtr<T>);
 
 // SAFETY: Readers on any task get `&T`; the value is dropped with the holder.

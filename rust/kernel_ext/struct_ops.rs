@@ -92,6 +92,11 @@ impl<T: StructOps> CallbacksVTable<T> {
 
 /// The registered `struct binfmt_misc_ops` of a struct_ops map, with a reference
 /// on the map, which owns the ops and the trampolines its members point to.
+///
+/// # Invariants
+///
+/// `map` is a struct_ops map we hold a reference on, and `kdata` the ops it
+/// registered.
 pub(crate) struct BpfOps {
     kdata: NonNull<core::ffi::c_void>,
     map: NonNull<b::bpf_map>,
