@@ -31,9 +31,9 @@ impl FileSystem for Registry {
     const MAGIC: u32 = BINFMTFS_MAGIC;
     const FILES: &'static [FixedFile<Self>] = &[
         // rw-r--r--
-        FixedFile::new::<StatusFile>(c_str!("status"), 0o644),
+        FixedFile::new(c_str!("status"), 0o644, StatusFile::TABLE),
         // -w-------
-        FixedFile::new::<RegisterFile>(c_str!("register"), 0o200),
+        FixedFile::new(c_str!("register"), 0o200, RegisterFile::TABLE),
     ];
     type FileData = Entry;
 
@@ -321,7 +321,7 @@ fn register(registry: &Registry, file: &File<Registry>, input: UserSlice, count:
     let root = sb.lock_root();
     let retired = instance.add(entry.clone(), || {
         // rw-r--r--
-        root.create_file::<EntryFile>(entry.name(), 0o644, entry.clone())
+        root.create_file(entry.name(), 0o644, EntryFile::TABLE, entry.clone())
     })?;
     drop(root);
     drop(retired);

@@ -7,7 +7,7 @@ use super::bindings as b;
 use super::c_table::zeroed;
 use super::callback_state::CallbackState;
 use super::exec_file::ExecFile;
-use super::filesystem::{FileSystem, SuperBlock};
+use super::filesystem::{FileOperationsTable, FileSystem, SuperBlock};
 use core::fmt;
 use core::marker::PhantomData;
 use kernel::error::{from_result, VTABLE_DEFAULT_ERROR};
@@ -23,6 +23,9 @@ use kernel::uaccess::UserPtr;
 pub(crate) trait FileOperations: Sized + 'static {
     /// The filesystem the files belong to, whose state every call gets.
     type FileSystem: FileSystem;
+
+    /// The C table of these operations, for files of [`Self::FileSystem`].
+    const TABLE: FileOperationsTable<Self::FileSystem> = FileOperationsVTable::<Self>::table();
 
     /// The file's whole text, which read(2) copies from at the file position
     /// (simple_read_from_buffer()); lseek(2) as default_llseek().
@@ -82,8 +85,10 @@ impl<F: FileOperations> FileOperationsVTable<F> {
         ..zeroed!()
     };
 
-    pub(super) const fn build() -> &'static b::file_operations {
-        &Self::VTABLE
+    const fn table() -> FileOperationsTable<F::FileSystem> {
+        // SAFETY: The callbacks expect files of `F::FileSystem`, and `F`'s are
+        // the only operations they call.
+        unsafe { FileOperationsTable::new(&Self::VTABLE) }
     }
 }
 

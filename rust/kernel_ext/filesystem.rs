@@ -9,7 +9,6 @@
 use super::bindings as b;
 use super::c_table::{zeroed, CTable};
 use super::callback_state::{CallbackState, HasCallbackState};
-use super::file::{FileOperations, FileOperationsVTable};
 use super::user_ns::{current_user_ns_chain, NsKey, UserNamespace};
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
@@ -56,27 +55,48 @@ pub(crate) trait FileSystem: HasCallbackState {
     fn evict(&self, sb: &SuperBlock<Self>, data: Arc<Self::FileData>);
 }
 
-/// A file every superblock of `T` starts with.
-pub(crate) struct FixedFile<T: FileSystem> {
-    name: &'static CStr,
-    ops: &'static b::file_operations,
-    mode: u32,
+/// The `file_operations` of one kind of file of filesystem type `T`, which
+/// `FileOperations::TABLE` (file.rs) builds.
+///
+/// # Invariants
+///
+/// The table's callbacks expect the files of a superblock of type `T`.
+pub(crate) struct FileOperationsTable<T: FileSystem> {
+    table: &'static b::file_operations,
     _fs: PhantomData<fn() -> T>,
 }
 
-impl<T: FileSystem> FixedFile<T> {
-    /// A regular file named `name`, with permissions `mode`, whose operations
-    /// are `F`'s.
-    pub(crate) const fn new<F: FileOperations<FileSystem = T>>(
-        name: &'static CStr,
-        mode: u32,
-    ) -> Self {
+impl<T: FileSystem> Clone for FileOperationsTable<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: FileSystem> Copy for FileOperationsTable<T> {}
+
+impl<T: FileSystem> FileOperationsTable<T> {
+    /// # Safety
+    ///
+    /// The callbacks of `table` must expect the files of a superblock of type `T`.
+    pub(super) const unsafe fn new(table: &'static b::file_operations) -> Self {
         Self {
-            name,
-            ops: FileOperationsVTable::<F>::build(),
-            mode,
+            table,
             _fs: PhantomData,
         }
+    }
+}
+
+/// A file every superblock of `T` starts with.
+pub(crate) struct FixedFile<T: FileSystem> {
+    name: &'static CStr,
+    ops: FileOperationsTable<T>,
+    mode: u32,
+}
+
+impl<T: FileSystem> FixedFile<T> {
+    /// A regular file named `name`, with permissions `mode` and operations `ops`.
+    pub(crate) const fn new(name: &'static CStr, mode: u32, ops: FileOperationsTable<T>) -> Self {
+        Self { name, ops, mode }
     }
 }
 
@@ -279,13 +299,14 @@ impl<T: FileSystem> RootGuard<'_, T> {
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(dentry.cast())) })
     }
 
-    /// Creates the regular file `name` with permissions `mode` and `F`'s
-    /// operations, `EEXIST` if the name is taken. The inode owns `data` until
-    /// it is evicted ([`FileSystem::evict`]).
-    pub(crate) fn create_file<F: FileOperations<FileSystem = T>>(
+    /// Creates the regular file `name` with permissions `mode` and operations
+    /// `ops`, `EEXIST` if the name is taken. The inode owns `data` until it is
+    /// evicted ([`FileSystem::evict`]).
+    pub(crate) fn create_file(
         &self,
         name: &CStr,
         mode: u32,
+        ops: FileOperationsTable<T>,
         data: Arc<T::FileData>,
     ) -> Result {
         let dentry = self.lookup(name)?;
@@ -306,7 +327,7 @@ impl<T: FileSystem> RootGuard<'_, T> {
             (*inode).i_ino = b::get_next_ino() as _;
             (*inode).i_mode = (b::S_IFREG | mode) as _;
             b::simple_inode_init_ts(inode);
-            (*inode).__bindgen_anon_3.i_fop = FileOperationsVTable::<F>::build();
+            (*inode).__bindgen_anon_3.i_fop = ops.table;
             (*inode).i_private = Arc::into_raw(data).cast_mut().cast();
             b::d_instantiate(dentry.as_ptr(), inode);
             b::bmrs_dget(dentry.as_ptr());
@@ -420,7 +441,7 @@ unsafe extern "C" fn fill_super<T: FileSystem>(
         for (descr, file) in files[2..].iter_mut().zip(T::FILES) {
             *descr = b::tree_descr {
                 name: file.name.as_char_ptr(),
-                ops: file.ops,
+                ops: file.ops.table,
                 mode: file.mode as _,
             };
         }
