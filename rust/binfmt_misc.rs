@@ -7,10 +7,13 @@
 //!   over the VFS, exec, bpf and RCU objects, and the C tables whose callbacks
 //!   are generic over the traits binfmt_misc implements (`BinaryFormat`,
 //!   `FileSystem`, `FileOperations`, `StructOps`, `DelayedWork`);
-//! - binfmt_misc itself, in safe Rust: this file (the module), [`fs`] (the
-//!   filesystem and its files), [`exec`] (the binfmt handler), [`instance`] (the
-//!   per-user-namespace instances and their entries), [`bpf`] (the bpf handlers);
-//!   below them the pure logic shared with the host crate (rust/host.rs):
+//! - binfmt_misc itself, in safe Rust, each file importing only those below it:
+//!   this file (the module); [`fs`] (the filesystem and its files), [`exec`]
+//!   (the binfmt handler) and [`bpf`] (the struct_ops type's handlers), which
+//!   implement the abstractions' traits on the [`instance`] registry; below it
+//!   [`staging`] (what a bpf handler's programs stage for an exec), [`entry`]
+//!   (registered entries) and [`handler`] (the registered bpf handlers); at the
+//!   bottom the pure logic shared with the host crate (rust/host.rs):
 //!   [`grammar`], [`format`], [`matching`], [`bpf_rules`].
 
 #![deny(unsafe_code)]
@@ -21,9 +24,12 @@ use kernel::sync::Arc;
 mod kernel_ext;
 
 mod bpf;
+mod entry;
 mod exec;
 mod fs;
+mod handler;
 mod instance;
+mod staging;
 
 // Public items of the pure modules are the host crate's API (rust/host.rs).
 #[allow(unreachable_pub)]

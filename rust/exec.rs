@@ -4,15 +4,17 @@
 
 #![forbid(unsafe_code)]
 
-use crate::bpf::{Handler, InterpArg, Interpreter, Staging};
+use crate::entry::Entry;
 use crate::grammar::Flags;
-use crate::instance::{Entry, EntryList, Found, Registry};
+use crate::handler::Handler;
+use crate::instance::{EntryList, Found, Registry};
 use crate::kernel_ext::binfmt::BinaryFormat;
 use crate::kernel_ext::bprm::BinPrm;
 use crate::kernel_ext::exec_file::ExecFile;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::current_user_ns_chain;
 use crate::matching::Candidate;
+use crate::staging::{InterpArg, Interpreter, Staging};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -57,7 +59,9 @@ fn walk(registry: &Registry, bprm: &BinPrm, list: &EntryList) -> Result<InUse<En
             continue;
         };
         let ops = handler.ops();
-        let (matched, staging) = registry.bpf().call(bprm, user, || ops.call_match(bprm))?;
+        let (matched, staging) = registry
+            .bpf()
+            .call(bprm, Staging::new(user), || ops.call_match(bprm))?;
         if matched {
             return Ok(staging.into_entry());
         }
@@ -91,7 +95,7 @@ fn load_bpf(
         let shared: &BinPrm = bprm;
         registry
             .bpf()
-            .call(shared, entry, || ops.call_load(shared))?
+            .call(shared, Staging::new(entry), || ops.call_load(shared))?
     };
     // As upstream, a positive or out-of-range return is not an errno.
     if ret != 0 {

@@ -5,9 +5,10 @@
 
 #![forbid(unsafe_code)]
 
+use crate::entry::{Binding, Entry, EntryState};
 use crate::format::{status_text as text_of_status, ByteSink};
 use crate::grammar::{self, Command, Matcher};
-use crate::instance::{Binding, Entry, EntryState, Instance, Registry, RetiredEntries};
+use crate::instance::{Instance, Registry, RetiredEntries};
 use crate::kernel_ext::file::{File, FileOperations, SeqFile};
 use crate::kernel_ext::filesystem::{
     FileSystem, FileSystemType, FixedFile, RootGuard, SuperBlock, BINFMTFS_MAGIC,
