@@ -58,29 +58,36 @@ void bmrs_workqueue_exit(void);
 void bmrs_queue_rcu_free(struct rcu_work *rwork, work_func_t free);
 
 /*
- * A delayed work is built by macros (DECLARE_DELAYED_WORK): it runs
- * bmrs_collect_unused(), in Rust, which frees unused namespaces' instances.
+ * The module's one delayed work (DECLARE_DELAYED_WORK() is a macro): runs fn,
+ * in Rust, after a delay; stop() cancels it for good and waits for a run.
  */
-void bmrs_collect_unused(void);
-void bmrs_schedule_collect(unsigned int delay_ms);
-void bmrs_cancel_collect(void);
+int bmrs_delayed_work_setup(void (*fn)(void));
+void bmrs_delayed_work_schedule(unsigned int delay_ms);
+void bmrs_delayed_work_stop(void);
 
 /*
  * 'B' entries (bpf_ops.c). The struct_ops and kfuncs must be C for BTF; these
  * call the ops' programs, whose struct layout is C's.
  */
-int bmrs_bpf_register(void);
 bool bmrs_bpf_call_match(const void *ops, struct linux_binprm *bprm);
 int bmrs_bpf_call_load(const void *ops, struct linux_binprm *bprm);
-/* ... and bpf_ops.c calls these, in Rust (rust/bpf_ffi.rs). */
-int bmrs_bpf_copy_ops_name(char *dst, const char *src, size_t size);
-int bmrs_bpf_handler_reg(void *kdata, struct bpf_link *link, const char *name, struct bpf_map *map);
-void bmrs_bpf_handler_unreg(void *kdata, struct bpf_link *link);
-int bmrs_kf_set_interp(struct linux_binprm *bprm, const char *path, size_t size);
-int bmrs_kf_select_interp(struct linux_binprm *bprm, const char *name, size_t size);
-int bmrs_kf_set_interp_arg(struct linux_binprm *bprm, const char *arg, size_t size);
-int bmrs_kf_set_flags(struct linux_binprm *bprm, u64 flags);
-int bmrs_kf_read(struct linux_binprm *bprm, u64 offset, void *buf, size_t size);
-int bmrs_kf_path(struct linux_binprm *bprm, char *buf, size_t size);
+
+/*
+ * What bpf_ops.c's struct_ops callbacks and kfuncs call, in Rust
+ * (rust/kernel_ext/struct_ops.rs), registered with the struct_ops type.
+ */
+struct bmrs_bpf_callbacks {
+	int (*copy_ops_name)(char *dst, const char *src, size_t size);
+	int (*reg)(void *kdata, struct bpf_link *link, const char *name, struct bpf_map *map);
+	void (*unreg)(void *kdata, struct bpf_link *link);
+	int (*set_interp)(struct linux_binprm *bprm, const char *path, size_t size);
+	int (*select_interp)(struct linux_binprm *bprm, const char *name, size_t size);
+	int (*set_interp_arg)(struct linux_binprm *bprm, const char *arg, size_t size);
+	int (*set_flags)(struct linux_binprm *bprm, u64 flags);
+	int (*read)(struct linux_binprm *bprm, u64 offset, void *buf, size_t size);
+	int (*path)(struct linux_binprm *bprm, char *buf, size_t size);
+};
+
+int bmrs_bpf_register(const struct bmrs_bpf_callbacks *callbacks);
 
 #endif

@@ -3,9 +3,10 @@
  * The bpf side of 'B' entries, with upstream Linux 7.3's interface: the
  * binfmt_misc_ops struct_ops and the kfuncs its programs call. They must be
  * defined in C because the verifier and libbpf know them only through BTF, which
- * pahole makes from C's DWARF. Every callback forwards to Rust (rust/bpf.rs,
- * through rust/bpf_ffi.rs), which keeps the logic; what stays here is the
- * glue the bpf core needs to see: types, stubs, id sets, the verifier hooks.
+ * pahole makes from C's DWARF. Every callback forwards to Rust through the
+ * callbacks registered with bmrs_bpf_register() (rust/kernel_ext/struct_ops.rs;
+ * the logic is in rust/bpf.rs); what stays here is the glue the bpf core needs
+ * to see: types, stubs, id sets, the verifier hooks.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_verifier.h>
@@ -47,6 +48,7 @@ struct bmrs_ops_value {
  * map is found from the registered ops (kdata) through the layout of 6.12's
  * private struct bpf_struct_ops_map (kernel/bpf/bpf_struct_ops.c), mirrored
  * here with the same member types, and checked before use (bmrs_ops_map()).
+ * Checked against 6.12.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0) || LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
 #error "struct bmrs_st_map mirrors Linux 6.12's struct bpf_struct_ops_map; check it for this kernel"
@@ -70,6 +72,9 @@ struct bmrs_st_map {
 };
 
 static struct bpf_struct_ops bmrs_struct_ops;
+
+/* The Rust side, set once before the struct_ops type and kfuncs are registered. */
+static const struct bmrs_bpf_callbacks *bmrs_cb;
 
 /*
  * The map that holds kdata, if it really is one of ours: the mirror is checked
@@ -145,7 +150,7 @@ static int bmrs_ops_init_member(const struct btf_type *t, const struct btf_membe
 
 	if (moff != offsetof(struct binfmt_misc_ops, name))
 		return 0;
-	return bmrs_bpf_copy_ops_name(((struct binfmt_misc_ops *)kdata)->name,
+	return bmrs_cb->copy_ops_name(((struct binfmt_misc_ops *)kdata)->name,
 				      ((const struct binfmt_misc_ops *)udata)->name,
 				      BINFMT_MISC_OPS_NAME_MAX) ?: 1;
 }
@@ -166,12 +171,12 @@ static int bmrs_ops_reg(void *kdata, struct bpf_link *link)
 		pr_err("binfmt_misc_rs: struct_ops map layout not recognised\n");
 		return -EOPNOTSUPP;
 	}
-	return bmrs_bpf_handler_reg(kdata, link, ops->name, map);
+	return bmrs_cb->reg(kdata, link, ops->name, map);
 }
 
 static void bmrs_ops_unreg(void *kdata, struct bpf_link *link)
 {
-	bmrs_bpf_handler_unreg(kdata, link);
+	bmrs_cb->unreg(kdata, link);
 }
 
 static struct bpf_struct_ops bmrs_struct_ops = {
@@ -206,36 +211,36 @@ __bpf_kfunc_start_defs();
 
 __bpf_kfunc int bpf_binprm_set_interp(struct linux_binprm *bprm, const char *path, size_t path__sz)
 {
-	return bmrs_kf_set_interp(bprm, path, path__sz);
+	return bmrs_cb->set_interp(bprm, path, path__sz);
 }
 
 __bpf_kfunc int bpf_binprm_select_interp(struct linux_binprm *bprm, const char *name,
 					 size_t name__sz)
 {
-	return bmrs_kf_select_interp(bprm, name, name__sz);
+	return bmrs_cb->select_interp(bprm, name, name__sz);
 }
 
 __bpf_kfunc int bpf_binprm_set_interp_arg(struct linux_binprm *bprm, const char *arg,
 					  size_t arg__sz)
 {
-	return bmrs_kf_set_interp_arg(bprm, arg, arg__sz);
+	return bmrs_cb->set_interp_arg(bprm, arg, arg__sz);
 }
 
 __bpf_kfunc int bpf_binprm_set_flags(struct linux_binprm *bprm, enum bpf_binprm_flags flags)
 {
-	return bmrs_kf_set_flags(bprm, flags);
+	return bmrs_cb->set_flags(bprm, flags);
 }
 
 /* Not upstream's: 6.12 has no bpf_dynptr_from_file() to read the binary past
  * bprm->buf, and no bpf_path_d_path() for struct_ops programs. */
 __bpf_kfunc int bpf_binprm_read(struct linux_binprm *bprm, u64 offset, void *buf, size_t buf__sz)
 {
-	return bmrs_kf_read(bprm, offset, buf, buf__sz);
+	return bmrs_cb->read(bprm, offset, buf, buf__sz);
 }
 
 __bpf_kfunc int bpf_binprm_path(struct linux_binprm *bprm, char *buf, size_t buf__sz)
 {
-	return bmrs_kf_path(bprm, buf, buf__sz);
+	return bmrs_cb->path(bprm, buf, buf__sz);
 }
 
 __bpf_kfunc_end_defs();
@@ -293,9 +298,14 @@ static const struct btf_kfunc_id_set bmrs_kfunc_set = {
 
 /* Module BTF is loaded before the module's init runs; both registrations live
  * in it and go with it when the module unloads, so there is no unregister. */
-int bmrs_bpf_register(void)
+int bmrs_bpf_register(const struct bmrs_bpf_callbacks *callbacks)
 {
-	int err = register_bpf_struct_ops(&bmrs_struct_ops, binfmt_misc_ops);
+	int err;
+
+	if (bmrs_cb)
+		return -EBUSY;
+	bmrs_cb = callbacks;
+	err = register_bpf_struct_ops(&bmrs_struct_ops, binfmt_misc_ops);
 
 	return err ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS, &bmrs_kfunc_set);
 }

@@ -124,19 +124,48 @@ void bmrs_queue_rcu_free(struct rcu_work *rwork, work_func_t free)
 	queue_rcu_work(bmrs_wq, rwork);
 }
 
-static void bmrs_collect_workfn(struct work_struct *work)
+/*
+ * The module's one delayed work (DECLARE_DELAYED_WORK() is a macro), running
+ * the function set up from Rust. The lock orders scheduling against stopping:
+ * once bmrs_delayed_work_stop() returns, the work neither runs nor can be
+ * scheduled again, so it cannot outlive the module.
+ */
+static void (*bmrs_delayed_fn)(void);
+static bool bmrs_delayed_stopped;
+static DEFINE_SPINLOCK(bmrs_delayed_lock);
+
+static void bmrs_delayed_workfn(struct work_struct *work)
 {
-	bmrs_collect_unused();
+	bmrs_delayed_fn();
 }
 
-static DECLARE_DELAYED_WORK(bmrs_collect_work, bmrs_collect_workfn);
+static DECLARE_DELAYED_WORK(bmrs_delayed_work, bmrs_delayed_workfn);
 
-void bmrs_schedule_collect(unsigned int delay_ms)
+int bmrs_delayed_work_setup(void (*fn)(void))
 {
-	mod_delayed_work(system_wq, &bmrs_collect_work, msecs_to_jiffies(delay_ms));
+	int err = 0;
+
+	spin_lock(&bmrs_delayed_lock);
+	if (bmrs_delayed_fn)
+		err = -EBUSY;
+	else
+		bmrs_delayed_fn = fn;
+	spin_unlock(&bmrs_delayed_lock);
+	return err;
 }
 
-void bmrs_cancel_collect(void)
+void bmrs_delayed_work_schedule(unsigned int delay_ms)
 {
-	cancel_delayed_work_sync(&bmrs_collect_work);
+	spin_lock(&bmrs_delayed_lock);
+	if (bmrs_delayed_fn && !bmrs_delayed_stopped)
+		mod_delayed_work(system_wq, &bmrs_delayed_work, msecs_to_jiffies(delay_ms));
+	spin_unlock(&bmrs_delayed_lock);
+}
+
+void bmrs_delayed_work_stop(void)
+{
+	spin_lock(&bmrs_delayed_lock);
+	bmrs_delayed_stopped = true;
+	spin_unlock(&bmrs_delayed_lock);
+	cancel_delayed_work_sync(&bmrs_delayed_work);
 }

@@ -3,6 +3,8 @@
 //! The argument rules of the 'B' handlers' kfuncs and struct_ops, as upstream
 //! Linux 7.3 checks them. Pure logic, shared with the host crate.
 
+#![forbid(unsafe_code)]
+
 use crate::grammar::Flags;
 
 /// `PATH_MAX`, with the NUL.

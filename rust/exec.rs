@@ -2,34 +2,53 @@
 
 //! The binfmt handler: upstream's load_misc_binary().
 
-use crate::bpf::{Handler, InterpArg, Interpreter, Staging};
+#![forbid(unsafe_code)]
+
+use crate::entry::Entry;
 use crate::grammar::Flags;
-use crate::instance::{Entry, EntryList, Found};
-use crate::vfs::{current_user_ns_chain, registry, BinPrm, ExecFile, InUse};
+use crate::handler::Handler;
+use crate::instance::{EntryList, Found, Registry};
+use crate::kernel_ext::binfmt::BinaryFormat;
+use crate::kernel_ext::bprm::BinPrm;
+use crate::kernel_ext::exec_file::ExecFile;
+use crate::kernel_ext::use_count::InUse;
+use crate::kernel_ext::user_ns::current_user_ns_chain;
+use crate::matching::Candidate;
+use crate::staging::{InterpArg, Interpreter, Staging};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
-pub(crate) fn load_binary(bprm: &mut BinPrm) -> Result {
-    let found = registry()
-        .find_handler(current_user_ns_chain(), &bprm.candidate())
-        .ok_or(ENOEXEC)?;
-    let entry = match found {
-        Found::Entry(entry) => entry,
-        Found::Walk(list) => walk(bprm, &list)?,
-    };
-    match entry.object().handler().cloned() {
-        Some(handler) => load_bpf(bprm, entry, &handler),
-        None => load_static(bprm, &entry),
+impl BinaryFormat for Registry {
+    fn load_binary(&self, bprm: &mut BinPrm) -> Result {
+        let found = self
+            .find_handler(current_user_ns_chain(), &candidate(bprm))
+            .ok_or(ENOEXEC)?;
+        let entry = match found {
+            Found::Entry(entry) => entry,
+            Found::Walk(list) => walk(self, bprm, &list)?,
+        };
+        match entry.object().handler().cloned() {
+            Some(handler) => load_bpf(self, bprm, entry, &handler),
+            None => load_static(bprm, &entry),
+        }
+    }
+}
+
+/// What the entries match against: the binary's first bytes and its path.
+fn candidate(bprm: &BinPrm) -> Candidate<'_> {
+    Candidate {
+        header: bprm.header(),
+        path: bprm.path().as_bytes(),
     }
 }
 
 /// The entry walk when 'B' entries are in the list: newest first, as for the
 /// others, and a 'B' entry's `match` returning true commits to it. Entries
 /// whose files were released meanwhile (removed) are passed over.
-fn walk(bprm: &BinPrm, list: &EntryList) -> Result<InUse<Entry>> {
+fn walk(registry: &Registry, bprm: &BinPrm, list: &EntryList) -> Result<InUse<Entry>> {
     for entry in list.iter().rev().filter(|e| e.is_enabled()) {
         let Some(handler) = entry.handler() else {
-            if entry.matches(&bprm.candidate()) {
+            if entry.matches(&candidate(bprm)) {
                 if let Some(user) = InUse::join(entry) {
                     return Ok(user);
                 }
@@ -40,7 +59,9 @@ fn walk(bprm: &BinPrm, list: &EntryList) -> Result<InUse<Entry>> {
             continue;
         };
         let ops = handler.ops();
-        let (matched, staging) = registry().bpf().call(bprm, user, || ops.call_match(bprm))?;
+        let (matched, staging) = registry
+            .bpf()
+            .call(bprm, Staging::new(user), || ops.call_match(bprm))?;
         if matched {
             return Ok(staging.into_entry());
         }
@@ -63,13 +84,18 @@ fn load_static(bprm: &mut BinPrm, entry: &InUse<Entry>) -> Result {
 
 /// Runs the handler's `load` and then the interpreter it chose. Its errors fail
 /// the exec; `ENOEXEC` lets the remaining binary formats try.
-fn load_bpf(bprm: &mut BinPrm, entry: InUse<Entry>, handler: &Handler) -> Result {
+fn load_bpf(
+    registry: &Registry,
+    bprm: &mut BinPrm,
+    entry: InUse<Entry>,
+    handler: &Handler,
+) -> Result {
     let ops = handler.ops();
     let (ret, staging): (i32, Staging) = {
         let shared: &BinPrm = bprm;
-        registry()
+        registry
             .bpf()
-            .call(shared, entry, || ops.call_load(shared))?
+            .call(shared, Staging::new(entry), || ops.call_load(shared))?
     };
     // As upstream, a positive or out-of-range return is not an errno.
     if ret != 0 {

@@ -3,6 +3,8 @@
 //! The text of `status` and of an entry's file, byte for byte as upstream's
 //! `bm_status_read()` and `entry_status()` write them.
 
+#![forbid(unsafe_code)]
+
 use crate::grammar::{Matcher, Registration, MAX_ENTRY_WRITE};
 use core::fmt::{self, Write};
 

@@ -3,85 +3,209 @@
 //! The binfmt_misc filesystem: `register`, `status` and one file per entry, with
 //! upstream's semantics and error codes.
 
-use crate::format::status_text as text_of_status;
+#![forbid(unsafe_code)]
+
+use crate::entry::{Binding, Entry, EntryState};
+use crate::format::{status_text as text_of_status, ByteSink};
 use crate::grammar::{self, Command, Matcher};
-use crate::instance::{Binding, Entry, EntryState, Instance};
-use crate::slots::Slots;
-use crate::vfs::{registry, schedule_collect, File, NsKey, SeqText, SuperBlock};
+use crate::instance::{Instance, Registry, RetiredEntries};
+use crate::kernel_ext::file::{File, FileOperations, SeqFile};
+use crate::kernel_ext::filesystem::{
+    FileSystem, FileSystemType, FixedFile, RootGuard, SuperBlock, BINFMTFS_MAGIC,
+};
+use crate::kernel_ext::slots::Slots;
+use crate::kernel_ext::user_ns::NsKey;
+use crate::kernel_ext::workqueue::{schedule_delayed_work, DelayedWork};
+use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
-use kernel::uaccess::UserSlice;
+use kernel::str::CStr;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::uaccess::{UserPtr, UserSlice};
 
-/// The instance of a live superblock.
-fn instance_of(sb: &SuperBlock) -> Result<Arc<Instance>> {
-    // The superblock holds its namespace, so the registry holds the instance.
-    registry().by_ns(sb.user_ns().key()).ok_or(ENODEV)
-}
+/// The filesystem type's C tables.
+pub(crate) static FS_TYPE: FileSystemType<Registry> = FileSystemType::new();
 
-/// A new superblock uses its user namespace's instance, made on first mount.
-pub(crate) fn fill_super(sb: &SuperBlock) -> Result {
-    registry().mount(sb.user_ns()).map(drop)
-}
+type Sb = SuperBlock<Registry>;
 
-/// A superblock that fill_super() completed is being shut down: its entries go,
-/// as upstream's go with their inodes, all at once here so that exec stops seeing
-/// them in one step.
-pub(crate) fn shutdown_super(sb: &SuperBlock) {
-    if let Ok(instance) = instance_of(sb) {
-        drop(instance.take_all());
+impl FileSystem for Registry {
+    const NAME: &'static CStr = c_str!("binfmt_misc");
+    const MAGIC: u32 = BINFMTFS_MAGIC;
+    const FILES: &'static [FixedFile<Self>] = &[
+        // rw-r--r--
+        FixedFile::new(c_str!("status"), 0o644, StatusFile::TABLE),
+        // -w-------
+        FixedFile::new(c_str!("register"), 0o200, RegisterFile::TABLE),
+    ];
+    type FileData = Entry;
+
+    /// A new superblock uses its user namespace's instance, made on first mount.
+    fn fill_super(&self, sb: &Sb) -> Result {
+        self.mount(sb.user_ns()).map(drop)
     }
-}
 
-/// Removes the files of entries taken out of an instance.
-fn remove_files(
-    root: &crate::vfs::RootGuard<'_>,
-    (retired, staged): &(crate::instance::RetiredEntries, Slots<Arc<Entry>>),
-) {
-    let published = retired.iter().flat_map(|list| list.iter());
-    for entry in Iterator::chain(published, staged.iter()) {
-        root.remove_entry_file(entry);
+    /// Its entries go, as upstream's go with their inodes, all at once here so
+    /// that exec stops seeing them in one step.
+    fn shutdown_super(&self, sb: &Sb) {
+        if let Ok(instance) = instance_of(self, sb) {
+            drop(instance.take_all());
+        }
     }
-}
 
-/// A superblock of `ns` is gone, and through eviction its entries with it.
-/// `counted` says whether fill_super() got as far as [`fill_super`].
-pub(crate) fn kill_super(ns: NsKey, counted: bool) {
-    let registry = registry();
-    if counted {
-        registry.unmount(ns);
+    fn kill_super(&self, ns: NsKey, filled: bool) {
+        if filled {
+            self.unmount(ns);
+        }
+        if self.collect() {
+            schedule_delayed_work(self.first_collect_delay());
+        }
     }
-    if registry.collect() {
-        schedule_collect(registry.first_collect_delay());
+
+    /// The VFS holds the root locked, as every change of the entry list wants.
+    fn unlink(&self, sb: &Sb, entry: ArcBorrow<'_, Entry>) -> Result {
+        drop(instance_of(self, sb)?.remove(&entry)?);
+        Ok(())
+    }
+
+    /// Its entry has left the list already: the pin on the file goes only with
+    /// removal, unlink or unmount (see `shutdown_super`). Should it be there, it
+    /// goes now.
+    fn evict(&self, sb: &Sb, entry: Arc<Entry>) {
+        if let Ok(instance) = instance_of(self, sb) {
+            drop(instance.remove(&entry));
+        }
+        // The file was the entry's first user: its files close now unless an exec
+        // still uses them, as upstream's last put_binfmt_handler().
+        drop(entry.release_file());
     }
 }
 
 /// The delayed collection of unused namespaces' instances; see
-/// [`crate::instance::Registry::collect`].
-pub(crate) fn collect_unused() {
-    let registry = registry();
-    if registry.collect() {
-        schedule_collect(registry.next_collect_delay());
+/// [`Registry::collect`].
+impl DelayedWork for Registry {
+    fn run(&self) {
+        if self.collect() {
+            schedule_delayed_work(self.next_collect_delay());
+        }
     }
 }
 
-/// An entry inode is evicted. Its entry has left the list already: the pin on the
-/// file goes only with removal, unlink or unmount (see [`shutdown_super`]). Should
-/// it be there, it goes now.
-pub(crate) fn evict_entry(sb: &SuperBlock, entry: Arc<Entry>) {
-    if let Ok(instance) = instance_of(sb) {
-        drop(instance.remove(&entry));
+/// The instance of a live superblock.
+fn instance_of(registry: &Registry, sb: &Sb) -> Result<Arc<Instance>> {
+    // The superblock holds its namespace, so the registry holds the instance.
+    registry.by_ns(sb.user_ns().key()).ok_or(ENODEV)
+}
+
+/// Removes the files of entries taken out of an instance.
+fn remove_files(
+    root: &RootGuard<'_, Registry>,
+    (retired, staged): &(RetiredEntries, Slots<Arc<Entry>>),
+) {
+    let published = retired.iter().flat_map(|list| list.iter());
+    for entry in Iterator::chain(published, staged.iter()) {
+        root.remove_file(entry.name());
     }
-    // The file was the entry's first user: its files close now unless an exec
-    // still uses them, as upstream's last put_binfmt_handler().
-    drop(entry.release_file());
 }
 
-pub(crate) fn status_text(sb: &SuperBlock) -> &'static str {
-    text_of_status(instance_of(sb).is_ok_and(|i| i.is_enabled()))
+/// Reads and parses a command written to `status` or an entry file.
+fn read_command(buf: UserPtr, count: usize) -> Result<Command> {
+    if count > grammar::MAX_COMMAND_LENGTH {
+        return Err(EINVAL);
+    }
+    let mut bytes = [0u8; grammar::MAX_COMMAND_LENGTH];
+    UserSlice::new(buf, count)
+        .reader()
+        .read_slice(&mut bytes[..count])?;
+    grammar::parse_command(&bytes[..count]).map_err(|_| EINVAL)
 }
 
-pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
-    let instance = instance_of(sb)?;
+/// `status`.
+struct StatusFile;
+
+#[vtable]
+impl FileOperations for StatusFile {
+    type FileSystem = Registry;
+
+    fn read_text(registry: &Registry, file: &File<Registry>) -> &'static [u8] {
+        let enabled = instance_of(registry, file.super_block()).is_ok_and(|i| i.is_enabled());
+        text_of_status(enabled).as_bytes()
+    }
+
+    fn write(registry: &Registry, file: &File<Registry>, buf: UserPtr, count: usize) -> Result {
+        status_command(registry, file.super_block(), read_command(buf, count)?)
+    }
+}
+
+/// `register`.
+struct RegisterFile;
+
+#[vtable]
+impl FileOperations for RegisterFile {
+    type FileSystem = Registry;
+
+    fn write(registry: &Registry, file: &File<Registry>, buf: UserPtr, count: usize) -> Result {
+        register(registry, file, UserSlice::new(buf, count), count)
+    }
+}
+
+/// The file of an entry.
+struct EntryFile;
+
+#[vtable]
+impl FileOperations for EntryFile {
+    type FileSystem = Registry;
+
+    fn show(
+        _registry: &Registry,
+        entry: ArcBorrow<'_, Entry>,
+        out: &mut SeqFile,
+    ) -> core::fmt::Result {
+        let entry: Arc<Entry> = entry.into();
+        Entry::write_text(&entry, &mut SeqText(out))
+    }
+
+    fn write(registry: &Registry, file: &File<Registry>, buf: UserPtr, count: usize) -> Result {
+        // Entry files are the only files with data.
+        let entry: Arc<Entry> = file.data().ok_or(EINVAL)?.into();
+        if count > grammar::MAX_ENTRY_WRITE {
+            return Err(E2BIG);
+        }
+        let mut first = [0u8; 1];
+        if count > 0 {
+            UserSlice::new(buf, 1).reader().read_slice(&mut first)?;
+        }
+        if first[0] != b'+' {
+            return entry_command(
+                registry,
+                file.super_block(),
+                &entry,
+                read_command(buf, count)?,
+            );
+        }
+        let mut input = KVec::with_capacity(count, GFP_KERNEL)?;
+        UserSlice::new(buf, count)
+            .reader()
+            .read_all(&mut input, GFP_KERNEL)?;
+        bind_interpreter(file, &entry, &input)
+    }
+}
+
+/// An entry file's seq_file, as the text formatter wants it.
+struct SeqText<'a>(&'a mut SeqFile);
+
+impl core::fmt::Write for SeqText<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.write_bytes(s.as_bytes())
+    }
+}
+
+impl ByteSink for SeqText<'_> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> core::fmt::Result {
+        self.0.write_bytes(bytes)
+    }
+}
+
+fn status_command(registry: &Registry, sb: &Sb, command: Command) -> Result {
+    let instance = instance_of(registry, sb)?;
     match command {
         Command::Nothing => {}
         Command::Disable => instance.set_enabled(false),
@@ -97,12 +221,7 @@ pub(crate) fn status_command(sb: &SuperBlock, command: Command) -> Result {
     Ok(())
 }
 
-/// Writes an entry file's text.
-pub(crate) fn entry_text(entry: &Arc<Entry>, out: &mut SeqText) -> core::fmt::Result {
-    Entry::write_text(entry, out)
-}
-
-pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Command) -> Result {
+fn entry_command(registry: &Registry, sb: &Sb, entry: &Arc<Entry>, command: Command) -> Result {
     match command {
         Command::Nothing => {}
         Command::Disable => entry.set_enabled(false),
@@ -110,18 +229,18 @@ pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Comman
         // state is read under the root lock: a registration racing this write
         // sets it before the lock goes.
         Command::Enable => {
-            let instance = instance_of(sb)?;
+            let instance = instance_of(registry, sb)?;
             let root = sb.lock_root();
             let retired = instance.publish(entry);
             drop(root);
             drop(retired?);
         }
         Command::Remove => {
-            let instance = instance_of(sb)?;
+            let instance = instance_of(registry, sb)?;
             let root = sb.lock_root();
             let retired = instance.remove(entry)?;
             if retired.is_some() {
-                root.remove_entry_file(entry);
+                root.remove_file(entry.name());
             }
             drop(root);
             drop(retired);
@@ -130,16 +249,9 @@ pub(crate) fn entry_command(sb: &SuperBlock, entry: &Arc<Entry>, command: Comman
     Ok(())
 }
 
-/// An entry file is being unlinked: the caller (the VFS) holds the root locked
-/// and removes the file if this succeeds.
-pub(crate) fn unlink_entry(sb: &SuperBlock, entry: &Entry) -> Result {
-    drop(instance_of(sb)?.remove(entry)?);
-    Ok(())
-}
-
 /// A `+name /path` write to a 'B' entry's file: binds an interpreter, opened
 /// now with the writer's credentials, in upstream's order of checks.
-pub(crate) fn bind_interpreter(file: &File, entry: &Entry, input: &[u8]) -> Result {
+fn bind_interpreter(file: &File<Registry>, entry: &Entry, input: &[u8]) -> Result {
     if !entry.is_bpf() {
         return Err(EINVAL);
     }
@@ -164,7 +276,7 @@ pub(crate) fn bind_interpreter(file: &File, entry: &Entry, input: &[u8]) -> Resu
 
 /// A write to `register`: parse, open the interpreter for `F`, create the file,
 /// add the entry.
-pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
+fn register(registry: &Registry, file: &File<Registry>, input: UserSlice, count: usize) -> Result {
     if !(grammar::MIN_REGISTER_LENGTH..=grammar::MAX_REGISTER_LENGTH).contains(&count) {
         return Err(EINVAL);
     }
@@ -183,7 +295,7 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     let handler = if registration.matcher == Matcher::Bpf {
         let name = Entry::interpreter_of(&buf, &registration);
         Some(
-            registry()
+            registry
                 .bpf()
                 .lookup(sb.user_ns().key(), name.as_bytes())
                 .ok_or_else(|| {
@@ -206,9 +318,12 @@ pub(crate) fn register(file: &File, input: UserSlice, count: usize) -> Result {
     };
     let entry = Entry::new(buf, registration, interp_file, handler)?;
 
-    let instance = instance_of(sb)?;
+    let instance = instance_of(registry, sb)?;
     let root = sb.lock_root();
-    let retired = instance.add(entry.clone(), || root.create_entry_file(&entry))?;
+    let retired = instance.add(entry.clone(), || {
+        // rw-r--r--
+        root.create_file(entry.name(), 0o644, EntryFile::TABLE, entry.clone())
+    })?;
     drop(root);
     drop(retired);
     Ok(())

@@ -12,6 +12,8 @@
 //! Every rule here, including the odd ones, is upstream's; the comments say where
 //! upstream's C gives the rule its shape.
 
+#![forbid(unsafe_code)]
+
 use core::ops::Range;
 
 /// Shortest register string upstream accepts.

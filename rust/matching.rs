@@ -2,6 +2,8 @@
 
 //! Whether an entry recognises a binary, as upstream's `search_binfmt_handler()`.
 
+#![forbid(unsafe_code)]
+
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
 
 /// What exec knows of a binary when the handlers are asked.

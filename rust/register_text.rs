@@ -5,6 +5,8 @@
 //! fuzzing on the host, and the checks the fuzzer runs on registrations and on
 //! bindings. The kernel never needs it, so only the host crate has it.
 
+#![forbid(unsafe_code)]
+
 use crate::format::{binding_text_len, write_entry, ByteSink, MAX_BINDING_TEXT, MAX_ENTRY_TEXT};
 use crate::grammar::{
     parse_binding, parse_register, Matcher, Registration, BINDING_NAME_MAX, BINPRM_BUF_SIZE,

@@ -16,4 +16,5 @@
     missing_docs
 )]
 
-include!("bindings_generated.rs");
+// Kbuild writes the file beside the crate root.
+include!("../bindings_generated.rs");
