@@ -113,15 +113,29 @@ int bmrs_workqueue_init(void)
 
 void bmrs_workqueue_exit(void)
 {
+	struct workqueue_struct *wq = bmrs_wq;
+
 	/* Every queued free is a pending RCU callback, then a work item. */
 	rcu_barrier();
-	destroy_workqueue(bmrs_wq);
+	WRITE_ONCE(bmrs_wq, NULL);
+	destroy_workqueue(wq);
 }
 
 void bmrs_queue_rcu_free(struct rcu_work *rwork, work_func_t free)
 {
+	struct workqueue_struct *wq = READ_ONCE(bmrs_wq);
+
 	INIT_RCU_WORK(rwork, free);
-	queue_rcu_work(bmrs_wq, rwork);
+	/*
+	 * The module frees nothing outside the queue's lifetime; should a list
+	 * ever be retired without it, it is freed here, late but safely.
+	 */
+	if (WARN_ON_ONCE(!wq)) {
+		synchronize_rcu();
+		free(&rwork->work);
+		return;
+	}
+	queue_rcu_work(wq, rwork);
 }
 
 /*

@@ -77,10 +77,12 @@ impl kernel::Module for BinfmtMiscModule {
         let queue = ModuleQueue::new()?;
         let collect = DelayedWorkRegistration::new(registry.clone())?;
         let bpf = struct_ops::Registration::new(registry.clone())?;
+        // Made before the filesystem is registered and registered after it,
+        // since nothing may fail once mounts can come in.
+        let binfmt = binfmt::Unregistered::new(module, registry.clone())?;
         let fs = filesystem::Registration::new(&fs::FS_TYPE, module, registry.clone())?;
-        let binfmt = binfmt::Registration::new(module, registry.clone())?;
         Ok(Self {
-            _binfmt: binfmt,
+            _binfmt: binfmt.register(),
             _fs: fs,
             _collect: collect,
             _bpf: bpf,

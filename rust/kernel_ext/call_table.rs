@@ -55,8 +55,9 @@ pub(crate) struct CallTable<T> {
     slots: [CallSlot<T>; CALL_SLOTS],
     /// Calls in the fallback, so that lookups skip its lock while it is empty.
     overflowed: AtomicUsize,
+    /// `(key, task, value)`; the value is out while a kfunc works on it.
     #[pin]
-    overflow: Mutex<Slots<(usize, usize, T)>>,
+    overflow: Mutex<Slots<(usize, usize, Option<T>)>>,
 }
 
 // SAFETY: A slot's value is only touched by the task that owns the slot
@@ -116,7 +117,7 @@ impl<T> CallTable<T> {
         // Room first: a value dropped under the lock could close files.
         overflow.reserve_one(GFP_KERNEL)?;
         // Cannot fail: room was reserved.
-        let _ = overflow.put((key, task, value), GFP_KERNEL);
+        let _ = overflow.put((key, task, Some(value)), GFP_KERNEL);
         drop(overflow);
         self.overflowed.fetch_add(1, Ordering::AcqRel);
         let result = call();
@@ -124,32 +125,45 @@ impl<T> CallTable<T> {
             .overflow
             .lock()
             .take(|(k, t, _)| *k == key && *t == task)
-            .map(|(_, _, v)| v);
+            .and_then(|(_, _, v)| v);
         self.overflowed.fetch_sub(1, Ordering::AcqRel);
         Ok((result, value.ok_or(EINVAL)?))
     }
 
     /// Runs `f` on the state of the call in progress for `key`, which must be
     /// running on the caller's task: a program can reach only the exec it was
-    /// called for. `EINVAL` if there is none.
+    /// called for. `EINVAL` if there is none. The state is taken out while `f`
+    /// runs, so a `with` nested in `f` finds none (`EINVAL`) rather than a
+    /// second `&mut` to it, and no lock is held across `f`.
     pub(crate) fn with<U>(&self, key: usize, f: impl FnOnce(&mut T) -> Result<U>) -> Result<U> {
         if let Some(slot) = self.own_slot(key) {
             // SAFETY: The slot is the caller's task's (checked by `own_slot`), and
             // that task is running this kfunc inside its `run`, which does not
             // touch the value meanwhile.
-            let value = unsafe { (*slot.value.get()).as_mut() };
-            return f(value.ok_or(EINVAL)?);
+            let mut value = unsafe { (*slot.value.get()).take() }.ok_or(EINVAL)?;
+            let result = f(&mut value);
+            // SAFETY: As above: still the caller's slot, inside its `run`.
+            unsafe { *slot.value.get() = Some(value) };
+            return result;
         }
         if self.overflowed.load(Ordering::Acquire) == 0 {
             return Err(EINVAL);
         }
         let task = current_task();
-        let mut overflow = self.overflow.lock();
-        let (_, _, value) = overflow
+        let own = |(k, t, _): &(usize, usize, Option<T>)| *k == key && *t == task;
+        let mut value = self
+            .overflow
+            .lock()
             .iter_mut()
-            .find(|(k, t, _)| *k == key && *t == task)
+            .find(|e| own(e))
+            .and_then(|(_, _, v)| v.take())
             .ok_or(EINVAL)?;
-        f(value)
+        let result = f(&mut value);
+        // The entry stays until its `run` takes it, which is this task's, after us.
+        if let Some((_, _, v)) = self.overflow.lock().iter_mut().find(|e| own(e)) {
+            *v = Some(value);
+        }
+        result
     }
 
     /// Whether a call for `key` is in progress on the caller's task.

@@ -199,7 +199,10 @@ impl<T: FileSystem> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: Registered in `new`. Every superblock and mount context holds a
         // module reference through the type, so no callback is running or can
-        // start once this returns.
+        // start once this returns, provided the module is going away: a
+        // registration is dropped only by module exit or by a failed init
+        // before anything could mount (the module's init registers nothing
+        // fallible after the filesystem).
         unsafe { b::unregister_filesystem(self.fs_type.fs_type.get()) };
         self.fs_type.registered.store(false, Ordering::Release);
     }

@@ -38,8 +38,9 @@ impl Drop for ModuleQueue {
 ///
 /// # Safety
 ///
-/// `rwork` must be an unused `rcu_work` that lives until `free` runs, and a
-/// [`ModuleQueue`] must exist.
+/// `rwork` must be an unused `rcu_work` that lives until `free` runs. Without a
+/// live [`ModuleQueue`] the C side warns and frees inline after a grace period,
+/// so the caller must then be allowed to sleep.
 pub(super) unsafe fn queue_rcu_free(
     rwork: *mut b::rcu_work,
     free: unsafe extern "C" fn(*mut b::work_struct),
