@@ -82,10 +82,14 @@ esac
 RUSTC=$RUSTC BINDGEN=$BINDGEN CC=${CC:-gcc} "$out/scripts/rust_is_available.sh" ||
 	die "the Rust toolchain above is not usable for Linux $series (rustup: rustup component add rust-src; bindgen: cargo install bindgen-cli)"
 
+# Besides the versions, the one Rust option the kernel's Makefiles read that
+# has a default other than off: RUST_OVERFLOW_CHECKS (lib/Kconfig.debug, default
+# y), so that arithmetic overflow panics as in a Rust-enabled kernel.
 rustc_version=$("$out/scripts/rustc-version.sh" "$RUSTC")
 rustc_llvm_version=$("$out/scripts/rustc-llvm-version.sh" "$RUSTC")
 cat >"$out/make-vars.new" <<EOF
 CONFIG_RUSTC_VERSION=$rustc_version
 CONFIG_RUSTC_LLVM_VERSION=$rustc_llvm_version
+CONFIG_RUST_OVERFLOW_CHECKS=y
 EOF
 mv "$out/make-vars.new" "$out/make-vars"

@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Boots the test kernel under QEMU with virtme-ng once per implementation, runs the
+# Boots a kernel under QEMU with virtme-ng once per implementation, runs the
 # selftests in the guest and judges the results on the host: TAP, clean unload,
 # and a kernel log free of oops, WARN, BUG, lockdep, KASAN and kmemleak reports.
 #   scripts/run-selftests.sh [rust|c ...]   (default: rust c)
+#   BMRS_KERNEL=debian scripts/run-selftests.sh ...   Debian's stock kernel
+# The kernel: the project's test kernel (default), or with BMRS_KERNEL=debian
+# Debian's stock kernel (lib.sh's DEBIAN_KERNEL_RELEASE, its own binfmt_misc.ko as
+# the C implementation, the module and selftests from scripts/build-debian.sh).
 # Prints one "ok"/"FAIL" line per test and check, then "N passed, N failed".
 # Expects the kernel, the module and the selftests built (scripts/test.sh does it).
+# Boots one guest at a time for as long as it runs: wrap it in
+# `flock /tmp/vm.lock` where other guests may run.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kdir=$(kernel_dir)
-[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no test kernel: run scripts/build-kernel.sh"
+case ${BMRS_KERNEL:-test} in
+test)
+	kdir=$(kernel_dir)
+	[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no test kernel: run scripts/build-kernel.sh"
+	boot=$kdir
+	rust_ko=$REPO/binfmt_misc_rs.ko
+	c_ko=$kdir/fs/binfmt_misc.ko
+	tests_dir=$REPO/selftests
+	;;
+debian)
+	boot=$(debian_vmlinuz)
+	[ -f "$boot" ] && [ -d "$(debian_modules)/kernel" ] ||
+		die "no $boot or $(debian_modules): run scripts/setup.sh"
+	build=$(debian_build_dir)/src
+	[ -f "$build/binfmt_misc_rs.ko" ] || die "no module for $DEBIAN_KERNEL_RELEASE: run scripts/build-debian.sh"
+	rust_ko=$build/binfmt_misc_rs.ko
+	c_ko=$(find "$(debian_modules)/kernel/fs" -maxdepth 1 -name 'binfmt_misc.ko*' | head -n 1)
+	tests_dir=$build/selftests
+	;;
+*) die "BMRS_KERNEL='$BMRS_KERNEL': test or debian" ;;
+esac
 impls=("$@")
 [ ${#impls[@]} -gt 0 ] || impls=(rust c)
 
@@ -30,21 +55,28 @@ bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kern
 run_impl() {
 	local impl=$1 ko name out console rc
 	case $impl in
-	rust) ko=$REPO/binfmt_misc_rs.ko name=binfmt_misc_rs ;;
-	c) ko=$kdir/fs/binfmt_misc.ko name=binfmt_misc ;;
+	rust) ko=$rust_ko name=binfmt_misc_rs ;;
+	c) ko=$c_ko name=binfmt_misc ;;
 	*) die "unknown implementation '$impl' (rust or c)" ;;
 	esac
 	[ -f "$ko" ] || { fail "[$impl] module $ko exists"; return; }
 	out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-selftests-$impl.XXXXXX")
 	chmod 777 "$out"
+	# A distribution's modules are compressed; the selftests reload the module
+	# with a plain finit_module(), which wants an uncompressed one.
+	case $ko in
+	*.ko.xz) xz -dc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	*.ko.zst) zstd -qdc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	*.ko.gz) gzip -dc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	esac
 	console=$out/console.log
 	local accel
 	for accel in "${accels[@]}"; do
-		log "booting the test kernel for '$impl' with $accel (TCG takes a while)"
+		log "booting $boot for '$impl' with $accel (TCG takes a while)"
 		# A working KVM guest is done in well under the TCG time limit.
-		vng_boot "$([ "$accel" = tcg ] && echo 900 || echo 300)" "$kdir" \
+		vng_boot "$([ "$accel" = tcg ] && echo 900 || echo 300)" "$boot" \
 			$([ "$accel" = tcg ] && echo --disable-kvm) --rwdir "$out" -v \
-			--exec "$REPO/scripts/guest-selftests.sh $ko $name $impl $REPO/selftests $out" \
+			--exec "$REPO/scripts/guest-selftests.sh $ko $name $impl $tests_dir $out" \
 			>"$console" 2>&1 </dev/null
 		rc=$?
 		[ -f "$out/booted" ] && break
