@@ -59,9 +59,9 @@ rustflags-y += -L$(bmrs_krust)/rust --cfg CONFIG_RUST --cfg 'CONFIG_RUST="y"'
 # the kernel without CONFIG_RUST_BUILD_ASSERT_ALLOW.
 bmrs_krust_objs := core.o compiler_builtins.o ffi.o bindings.o uapi.o kernel.o helpers/helpers.o
 binfmt_misc_rs-y += $(addprefix kernel-rust/rust/,$(bmrs_krust_objs))
-# What those objects need from vmlinux that it does not export (modpost names
-# anything else that is missing).
-binfmt_misc_rs-y += include/kernel_rust_unexported.o
+# What those objects need from vmlinux that a kernel without Rust lacks: `%pA`
+# printing and vrealloc() (modpost names anything else that is missing).
+binfmt_misc_rs-y += include/kernel_rust_support.o
 targets += $(addprefix kernel-rust/rust/,core.o compiler_builtins.o ffi.o build_error.o \
 	bindings.o uapi.o kernel.o libmacros.so bindings/bindings_generated.rs \
 	bindings/bindings_helpers_generated.rs uapi/uapi_generated.rs)
@@ -128,6 +128,10 @@ $(obj)/kernel-rust/rust/uapi.o: $(obj)/kernel-rust/rust/uapi/lib.rs \
     $(obj)/kernel-rust/rust/uapi/uapi_generated.rs FORCE
 	+$(call if_changed_rule,bmrs_rustc_library)
 
+# The crate's printing goes through include/kernel_rust_support.c, which formats
+# `%pA` (vsprintf only does with CONFIG_RUST); renamed in the object, as 6.12's
+# rust/Makefile redirects core's intrinsics.
+$(obj)/kernel-rust/rust/kernel.o: private rustc_objcopy = --redefine-sym _printk=bmrs_rust_printk
 $(obj)/kernel-rust/rust/kernel.o: private rustc_target_flags = --extern ffi \
     --extern build_error --extern macros --extern bindings --extern uapi
 $(obj)/kernel-rust/rust/kernel.o: $(obj)/kernel-rust/rust/kernel/lib.rs \
