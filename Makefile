@@ -7,7 +7,7 @@
 # Rust crates; without (Debian's stock kernels) it builds them into itself from
 # the kernel source package (scripts/kernel-rust.sh, kernel-rust.mk).
 
-KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir)
+KDIR ?= $(or $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null),/lib/modules/$(shell uname -r)/build)
 LLVM ?= $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),1)
 KDIR_HAS_RUST := $(shell grep -qs '^CONFIG_RUST=y' $(KDIR)/include/config/auto.conf && echo y)
 # For a kernel without Rust, the kernel's rustc version as Kconfig would have
@@ -16,7 +16,8 @@ KDIR_HAS_RUST := $(shell grep -qs '^CONFIG_RUST=y' $(KDIR)/include/config/auto.c
 KRUST_VARS = $(if $(KDIR_HAS_RUST),,$$(cat $(CURDIR)/kernel-rust/make-vars 2>/dev/null))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(KRUST_VARS)
 
-.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests
+.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests \
+	install uninstall dkms-install dkms-uninstall
 
 # Kbuild compares command lines, which use paths relative to KDIR, so objects built
 # against another kernel tree would look up to date: clean when KDIR changes.
@@ -44,6 +45,53 @@ host-test:
 
 selftests:
 	$(MAKE) -C selftests KSRC=$(KDIR)/source KDIR=$(KDIR)
+
+# Installing, for the kernel of KDIR (default: the running one, for a tree
+# without the test kernel). `make install` puts the built module in
+# /lib/modules/<release>/updates; `make dkms-install` gives DKMS the sources so
+# that it builds and installs the module for every kernel, now and on upgrades.
+# Both install binfmt_misc_rs.modprobe.conf, which makes this module the one
+# `modprobe binfmt_misc` and `mount -t binfmt_misc` load; the uninstall targets
+# remove it, and the kernel's binfmt_misc.ko is used again.
+# DKMS_FLAGS (e.g. --dkmstree/--sourcetree), DKMS_SRC_ROOT and MODPROBE_D let a
+# test install somewhere else than the system's places.
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
+BMRS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.conf)
+DKMS_SRC_ROOT ?= /usr/src
+DKMS_FLAGS ?=
+MODPROBE_D ?= /etc/modprobe.d
+
+install:
+	@test -f binfmt_misc_rs.ko && test "$$(cat .kdir 2>/dev/null)" = "$(KDIR)" || \
+		{ echo "no binfmt_misc_rs.ko built for $(KDIR): run make KDIR=$(KDIR) first" >&2; exit 1; }
+	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+	@# Installed headers have no System.map, and then modules_install skips depmod.
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+	install -D -m 644 binfmt_misc_rs.modprobe.conf $(MODPROBE_D)/binfmt_misc_rs.conf
+
+uninstall:
+	rm -f /lib/modules/$(KRELEASE)/updates/binfmt_misc_rs.ko*
+	depmod $(KRELEASE)
+	rm -f $(MODPROBE_D)/binfmt_misc_rs.conf
+
+# The sources DKMS builds from: the tracked files (in a git checkout) or this
+# directory without its build products.
+dkms-install:
+	rm -rf $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	mkdir -p $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	if git -C $(CURDIR) rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git -C $(CURDIR) ls-files -z | tar -C $(CURDIR) --null -T - -cf -; \
+	else \
+		tar -C $(CURDIR) --exclude=./kernel-rust --exclude='*.o' --exclude='*.ko' -cf - .; \
+	fi | tar -C $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION) -xf -
+	dkms add $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION)
+	dkms install $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION) -k $(KRELEASE)
+	install -D -m 644 binfmt_misc_rs.modprobe.conf $(MODPROBE_D)/binfmt_misc_rs.conf
+
+dkms-uninstall:
+	dkms remove $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION) --all
+	rm -rf $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	rm -f $(MODPROBE_D)/binfmt_misc_rs.conf
 
 clean:
 	$(KMAKE) clean

@@ -53,13 +53,16 @@ if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accels=(kvm tcg); fi
 bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object|ODEBUG:'
 
 run_impl() {
-	local impl=$1 ko name out console rc
+	local impl=$1 ko name out console rc tag
+	# Results on Debian's kernel say so: [debian/rust], [debian/c].
+	tag=$impl
+	[ "${BMRS_KERNEL:-test}" = test ] || tag=$BMRS_KERNEL/$impl
 	case $impl in
 	rust) ko=$rust_ko name=binfmt_misc_rs ;;
 	c) ko=$c_ko name=binfmt_misc ;;
 	*) die "unknown implementation '$impl' (rust or c)" ;;
 	esac
-	[ -f "$ko" ] || { fail "[$impl] module $ko exists"; return; }
+	[ -f "$ko" ] || { fail "[$tag] module $ko exists"; return; }
 	out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-selftests-$impl.XXXXXX")
 	chmod 777 "$out"
 	# A distribution's modules are compressed; the selftests reload the module
@@ -84,45 +87,45 @@ run_impl() {
 	done
 
 	if [ ! -f "$out/booted" ]; then
-		fail "[$impl] guest reached the tests (vng exit $rc)"
+		fail "[$tag] guest reached the tests (vng exit $rc)"
 		tail -n 40 "$console" | sed 's/^/    | /'
 		return
 	fi
 	if [ ! -f "$out/done" ]; then
-		fail "[$impl] guest finished (vng exit $rc: hung or crashed)"
+		fail "[$tag] guest finished (vng exit $rc: hung or crashed)"
 		tail -n 40 "$console" | sed 's/^/    | /'
 	fi
 	if [ "$(cat "$out/insmod.rc" 2>/dev/null)" != 0 ]; then
-		fail "[$impl] insmod $ko"
+		fail "[$tag] insmod $ko"
 		sed 's/^/    | /' "$out/insmod.err" 2>/dev/null
 	else
-		pass "[$impl] insmod"
+		pass "[$tag] insmod"
 	fi
 
 	# Each program's TAP: one result per test.
 	local tap prog
 	for tap in "$out"/tap-*.txt; do
-		[ -f "$tap" ] || { fail "[$impl] selftest programs ran"; break; }
+		[ -f "$tap" ] || { fail "[$tag] selftest programs ran"; break; }
 		prog=$(basename "$tap" .txt)
 		prog=${prog#tap-}
 		while IFS= read -r line; do
 			case $line in
-			"ok "*"# SKIP"*) printf 'skip  [%s] %s: %s\n' "$impl" "$prog" "${line#ok }"; skipped=$((skipped + 1)) ;;
-			"ok "*) pass "[$impl] $prog: ${line#ok }" ;;
-			"not ok "*) fail "[$impl] $prog: ${line#not ok }" ;;
+			"ok "*"# SKIP"*) printf 'skip  [%s] %s: %s\n' "$tag" "$prog" "${line#ok }"; skipped=$((skipped + 1)) ;;
+			"ok "*) pass "[$tag] $prog: ${line#ok }" ;;
+			"not ok "*) fail "[$tag] $prog: ${line#not ok }" ;;
 			esac
 		done <"$tap"
 		grep -q '^# Totals' "$tap" ||
-			fail "[$impl] $prog ran to completion (exit $(cat "$out/$prog.rc" 2>/dev/null))"
+			fail "[$tag] $prog ran to completion (exit $(cat "$out/$prog.rc" 2>/dev/null))"
 		if grep -q '^not ok' "$tap"; then
 			grep -E '^#' "$tap" | grep -vE '^# (Totals|PASSED|OK|RUN|  *OK)' | head -n 60 | sed 's/^/    | /'
 		fi
 	done
 	if [ -f "$out/rmmod.rc" ]; then
 		if [ "$(cat "$out/rmmod.rc")" = 0 ] && [ ! -s "$out/left-mounted" ]; then
-			pass "[$impl] clean unload"
+			pass "[$tag] clean unload"
 		else
-			fail "[$impl] clean unload"
+			fail "[$tag] clean unload"
 			cat "$out/rmmod.err" "$out/left-mounted" 2>/dev/null | sed 's/^/    | /'
 		fi
 	fi
@@ -131,9 +134,9 @@ run_impl() {
 	local reports
 	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -E "$bad_log" | sort -u)
 	if [ -z "$reports" ] && [ -f "$out/dmesg.txt" ]; then
-		pass "[$impl] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
+		pass "[$tag] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
 	else
-		fail "[$impl] kernel log clean"
+		fail "[$tag] kernel log clean"
 		printf '%s\n' "$reports" | head -n 20 | sed 's/^/    | /'
 		grep -E -A 25 "$bad_log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
 	fi
