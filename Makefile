@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of binfmt_misc_rs.ko. KDIR defaults to the cached test kernel
-# (scripts/build-kernel.sh builds it); a clang-built kernel gets LLVM=1 here too.
+# Out-of-tree build of binfmt_misc_rs.ko; a clang-built kernel gets LLVM=1 here too.
 # KDIR may be any configured kernel tree or installed headers
 # (/lib/modules/<release>/build): with CONFIG_RUST the module uses the kernel's
 # Rust crates; without (Debian's stock kernels) it builds them into itself from
 # the kernel source package (scripts/kernel-rust.sh, kernel-rust.mk).
 
-KDIR ?= $(or $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null),/lib/modules/$(shell uname -r)/build)
+# Default: the test kernel once scripts/build-kernel.sh has built it, else the
+# running kernel's headers.
+BMRS_TEST_KDIR := $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
+KDIR ?= $(if $(wildcard $(BMRS_TEST_KDIR)/.binfmt_misc_rs-built),$(BMRS_TEST_KDIR),/lib/modules/$(shell uname -r)/build)
 LLVM ?= $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),1)
 KDIR_HAS_RUST := $(shell grep -qs '^CONFIG_RUST=y' $(KDIR)/include/config/auto.conf && echo y)
 # For a kernel without Rust, the kernel's rustc version as Kconfig would have
