@@ -21,6 +21,12 @@
 # kernel's rust/exports.c is not built), so the crates' symbols stay local to
 # the module and another module built the same way cannot clash with them.
 
+# The kernel series whose rust/Makefile this file mirrors.
+bmrs_krust_series := 6.12
+ifneq ($(VERSION).$(PATCHLEVEL),$(bmrs_krust_series))
+$(error binfmt_misc_rs: Linux $(KERNELVERSION) has no CONFIG_RUST, and kernel-rust.mk builds the Rust support of Linux $(bmrs_krust_series) only)
+endif
+
 bmrs_krust := $(abspath $(obj))/kernel-rust
 RUST_LIB_SRC ?= $(shell $(RUSTC) --print sysroot)/lib/rustlib/src/rust/library
 
