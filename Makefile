@@ -24,7 +24,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(KRUST_VARS)
 # Kbuild compares command lines, which use paths relative to KDIR, so objects built
 # against another kernel tree would look up to date: clean when KDIR changes.
 all modules:
-	@if [ "$$(cat .kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+	@if [ "$$(realpath "$$(cat .kdir 2>/dev/null)" 2>/dev/null)" != "$(realpath $(KDIR))" ]; then \
 		$(KMAKE) clean && echo "$(KDIR)" >.kdir; fi
 ifneq ($(KDIR_HAS_RUST),y)
 	$(CURDIR)/scripts/kernel-rust.sh $(KDIR) $(CURDIR)/kernel-rust
@@ -64,7 +64,7 @@ DKMS_FLAGS ?=
 MODPROBE_D ?= /etc/modprobe.d
 
 install:
-	@test -f binfmt_misc_rs.ko && test "$$(cat .kdir 2>/dev/null)" = "$(KDIR)" || \
+	@test -f binfmt_misc_rs.ko && test "$$(realpath "$$(cat .kdir 2>/dev/null)")" = "$(realpath $(KDIR))" || \
 		{ echo "no binfmt_misc_rs.ko built for $(KDIR): run make KDIR=$(KDIR) first" >&2; exit 1; }
 	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
 	@# Installed headers have no System.map, and then modules_install skips depmod.
