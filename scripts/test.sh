@@ -77,5 +77,11 @@ selftests_on test
 # Debian's stock kernel (GCC, no CONFIG_RUST): the module and the selftests built
 # against its installed headers, then the same selftests in its own image.
 check "Debian kernel: module and selftests build (scripts/build-debian.sh)" scripts/build-debian.sh
-[ -f "$(debian_build_dir)/src/binfmt_misc_rs.ko" ] && selftests_on debian
+if [ -f "$(debian_build_dir)/src/binfmt_misc_rs.ko" ]; then
+	selftests_on debian
+	# make install/uninstall and DKMS in that kernel's guest: which module
+	# binfmt_misc means before, while and after it is installed.
+	check "Debian kernel: install, DKMS, modprobe.d redirection (scripts/run-install-test.sh)" \
+		scripts/run-install-test.sh
+fi
 finish
