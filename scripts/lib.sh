@@ -23,6 +23,9 @@ KERNEL_MAKE_FLAGS=(LLVM=1)
 export PATH="$HOME/.cargo/bin:$PATH"
 if [ -d "$HOME/.pyenv/shims" ]; then PATH="$HOME/.pyenv/shims:$PATH"; fi
 
+# What in a guest's kernel log means a run failed, whatever its tests printed.
+BAD_KERNEL_LOG='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object|ODEBUG:'
+
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 

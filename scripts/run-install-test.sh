@@ -46,6 +46,13 @@ while read -r verdict name; do
 		printf 'FAIL  [install] %s\n' "$name"; failed=$((failed + 1))
 	fi
 done <"$out/results"
+reports=$(grep -E "$BAD_KERNEL_LOG" "$out/dmesg.txt" "$out/console.log" 2>/dev/null | sort -u)
+if [ -z "$reports" ] && [ -f "$out/dmesg.txt" ]; then
+	printf 'ok    [install] kernel log clean\n'; passed=$((passed + 1))
+else
+	printf 'FAIL  [install] kernel log clean\n'; failed=$((failed + 1))
+	printf '%s\n' "$reports" | head -n 20 | sed 's/^/    | /'
+fi
 [ "$failed" = 0 ] || sed 's/^/    | /' "$out/log" | tail -n 60
 log "guest files kept in $out"
 echo "install: $passed passed, $failed failed"

@@ -49,8 +49,6 @@ fail() { printf 'FAIL  %s\n' "$1"; failed=$((failed + 1)); }
 accels=(tcg)
 if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accels=(kvm tcg); fi
 
-# What in a kernel log means the run failed, whatever the tests printed.
-bad_log='BUG:|WARNING:|Oops|kernel BUG|general protection fault|Call Trace:|Kernel panic|UBSAN:|refcount_t:|list_(add|del) corruption|possible circular locking|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning|suspicious RCU usage|possible irq lock inversion|unreferenced object|ODEBUG:'
 
 run_impl() {
 	local impl=$1 ko name out console rc tag
@@ -132,13 +130,13 @@ run_impl() {
 
 	# The guest's kernel log, and the console for what dmesg could not catch.
 	local reports
-	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -E "$bad_log" | sort -u)
+	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -E "$BAD_KERNEL_LOG" | sort -u)
 	if [ -z "$reports" ] && [ -f "$out/dmesg.txt" ]; then
 		pass "[$tag] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
 	else
 		fail "[$tag] kernel log clean"
 		printf '%s\n' "$reports" | head -n 20 | sed 's/^/    | /'
-		grep -E -A 25 "$bad_log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
+		grep -E -A 25 "$BAD_KERNEL_LOG" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
 	fi
 	log "guest files for '$impl' kept in $out"
 }
