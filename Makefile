@@ -1,23 +1,39 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Out-of-tree build of binfmt_misc_rs.ko. KDIR defaults to the cached test kernel
-# (scripts/build-kernel.sh builds it); a clang-built kernel gets LLVM=1 here too.
+# Out-of-tree build of binfmt_misc_rs.ko; a clang-built kernel gets LLVM=1 here too.
+# KDIR may be any configured kernel tree or installed headers
+# (/lib/modules/<release>/build): with CONFIG_RUST the module uses the kernel's
+# Rust crates; without (Debian's stock kernels) it builds them into itself from
+# the kernel source package (scripts/kernel-rust.sh, kernel-rust.mk).
 
-KDIR ?= $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir)
-LLVM ?= $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/.config),1)
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM))
+# Default: the test kernel once scripts/build-kernel.sh has built it, else the
+# running kernel's headers.
+BMRS_TEST_KDIR := $(shell $(CURDIR)/scripts/build-kernel.sh --print-dir 2>/dev/null)
+KDIR ?= $(if $(wildcard $(BMRS_TEST_KDIR)/.binfmt_misc_rs-built),$(BMRS_TEST_KDIR),/lib/modules/$(shell uname -r)/build)
+LLVM ?= $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR)/include/config/auto.conf),1)
+KDIR_HAS_RUST := $(shell grep -qs '^CONFIG_RUST=y' $(KDIR)/include/config/auto.conf && echo y)
+# For a kernel without Rust, the kernel's rustc version as Kconfig would have
+# recorded it (scripts/kernel-rust.sh writes kernel-rust/make-vars), so that the
+# kernel's Makefiles pick the Rust flags for the rustc that builds the module.
+KRUST_VARS = $(if $(KDIR_HAS_RUST),,$$(cat $(CURDIR)/kernel-rust/make-vars 2>/dev/null))
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(KRUST_VARS)
 
-.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests
+.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests \
+	install uninstall dkms-install dkms-uninstall
 
 # Kbuild compares command lines, which use paths relative to KDIR, so objects built
 # against another kernel tree would look up to date: clean when KDIR changes.
 all modules:
-	@if [ "$$(cat .kdir 2>/dev/null)" != "$(KDIR)" ]; then \
+	@if [ "$$(realpath "$$(cat .kdir 2>/dev/null)" 2>/dev/null)" != "$(realpath $(KDIR))" ]; then \
 		$(KMAKE) clean && echo "$(KDIR)" >.kdir; fi
+ifneq ($(KDIR_HAS_RUST),y)
+	$(CURDIR)/scripts/kernel-rust.sh $(KDIR) $(CURDIR)/kernel-rust
+endif
 	$(KMAKE) modules
 
 # Clippy over the kernel crate build, warnings as errors.
 clippy:
+	$(if $(KDIR_HAS_RUST),,$(CURDIR)/scripts/kernel-rust.sh $(KDIR) $(CURDIR)/kernel-rust)
 	$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 
 # `make rustfmt` of the kernel tree does not cover M= directories.
@@ -32,7 +48,54 @@ host-test:
 selftests:
 	$(MAKE) -C selftests KSRC=$(KDIR)/source KDIR=$(KDIR)
 
+# Installing, for the kernel of KDIR (default: the running one, for a tree
+# without the test kernel). `make install` puts the built module in
+# /lib/modules/<release>/updates; `make dkms-install` gives DKMS the sources so
+# that it builds and installs the module for every kernel, now and on upgrades.
+# Both install binfmt_misc_rs.modprobe.conf, which makes this module the one
+# `modprobe binfmt_misc` and `mount -t binfmt_misc` load; the uninstall targets
+# remove it, and the kernel's binfmt_misc.ko is used again.
+# DKMS_FLAGS (e.g. --dkmstree/--sourcetree), DKMS_SRC_ROOT and MODPROBE_D let a
+# test install somewhere else than the system's places.
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
+BMRS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dkms.conf)
+DKMS_SRC_ROOT ?= /usr/src
+DKMS_FLAGS ?=
+MODPROBE_D ?= /etc/modprobe.d
+
+install:
+	@test -f binfmt_misc_rs.ko && test "$$(realpath "$$(cat .kdir 2>/dev/null)")" = "$(realpath $(KDIR))" || \
+		{ echo "no binfmt_misc_rs.ko built for $(KDIR): run make KDIR=$(KDIR) first" >&2; exit 1; }
+	$(KMAKE) INSTALL_MOD_DIR=updates modules_install
+	@# Installed headers have no System.map, and then modules_install skips depmod.
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+	install -D -m 644 binfmt_misc_rs.modprobe.conf $(MODPROBE_D)/binfmt_misc_rs.conf
+
+uninstall:
+	rm -f /lib/modules/$(KRELEASE)/updates/binfmt_misc_rs.ko*
+	depmod $(KRELEASE)
+	rm -f $(MODPROBE_D)/binfmt_misc_rs.conf
+
+# The sources DKMS builds from: the tracked files (in a git checkout) or this
+# directory without its build products.
+dkms-install:
+	rm -rf $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	mkdir -p $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	if git -C $(CURDIR) rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git -C $(CURDIR) ls-files -z | tar -C $(CURDIR) --null -T - -cf -; \
+	else \
+		tar -C $(CURDIR) --exclude=./kernel-rust --exclude='*.o' --exclude='*.ko' -cf - .; \
+	fi | tar -C $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION) -xf -
+	dkms add $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION)
+	dkms install $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION) -k $(KRELEASE)
+	install -D -m 644 binfmt_misc_rs.modprobe.conf $(MODPROBE_D)/binfmt_misc_rs.conf
+
+dkms-uninstall:
+	dkms remove $(DKMS_FLAGS) -m binfmt_misc_rs -v $(BMRS_VERSION) --all
+	rm -rf $(DKMS_SRC_ROOT)/binfmt_misc_rs-$(BMRS_VERSION)
+	rm -f $(MODPROBE_D)/binfmt_misc_rs.conf
+
 clean:
 	$(KMAKE) clean
-	rm -f rust/bindings_generated.rs .kdir
+	rm -rf rust/bindings_generated.rs .kdir .bindgen_c_flags.mk kernel-rust
 	$(MAKE) -C selftests clean

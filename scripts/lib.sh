@@ -23,6 +23,12 @@ KERNEL_MAKE_FLAGS=(LLVM=1)
 export PATH="$HOME/.cargo/bin:$PATH"
 if [ -d "$HOME/.pyenv/shims" ]; then PATH="$HOME/.pyenv/shims:$PATH"; fi
 
+# What in a guest's kernel log means a run failed, whatever its tests printed:
+# the fixed strings of selftests/report-patterns, newline-separated, for
+# `grep -F -e "$BAD_KERNEL_LOG"` (binfmt_misc_stress_test checks its own part
+# of the log for the same ones).
+BAD_KERNEL_LOG=$(grep -v -e '^#' -e '^$' "$REPO/selftests/report-patterns")
+
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 
@@ -55,17 +61,33 @@ kernel_dir() {
 	echo "$CACHE_ROOT/kernel-$(ksrc_version)-$key"
 }
 
+# Debian's stock kernel, which the selftests also run on (BMRS_KERNEL=debian): a
+# GCC-built 6.12 without CONFIG_RUST, as users run it. Its release is pinned here
+# and nowhere else; scripts/setup.sh installs its headers package, which brings
+# linux-kbuild, the headers' common part and the kernel image (a dependency: the
+# image is what the guest boots; installing it does not change the running kernel).
+DEBIAN_KERNEL_RELEASE=6.12.117+deb12-amd64
+debian_kdir() { echo "/usr/src/linux-headers-$DEBIAN_KERNEL_RELEASE"; }
+debian_vmlinuz() { echo "/boot/vmlinuz-$DEBIAN_KERNEL_RELEASE"; }
+debian_modules() { echo "/lib/modules/$DEBIAN_KERNEL_RELEASE"; }
+# Where scripts/build-debian.sh builds the module and the selftests for it: a copy
+# of the sources, as DKMS builds from one, so that the repository's own build
+# (for the test kernel) is left alone.
+debian_build_dir() { echo "$CACHE_ROOT/debian-$DEBIAN_KERNEL_RELEASE"; }
+
 # Debian's qemu-user-binfmt package, downloaded and unpacked (never installed) by
 # scripts/setup.sh: its usr/lib/binfmt.d/qemu-*.conf hold the register strings
 # qemu's scripts/qemu-binfmt-conf.sh generates, which the selftests and the demo
 # register unchanged but for the interpreter.
 qemu_binfmt_dir() { echo "$CACHE_ROOT/qemu-user-binfmt"; }
 
-# Boots the test kernel with virtme-ng, the host's root shared over 9p, and ends
-# it after SECONDS whatever it is doing:
-#   vng_boot SECONDS KERNEL_DIR [VNG_ARGS...]   (e.g. --disable-kvm --exec CMD)
-# The kernel has no block layer (tinyconfig), so the kernel itself must be told
-# the 9p tag of the root: without root=/dev/root it mounts an empty tag and panics.
+# Boots a kernel with virtme-ng, the host's root shared over 9p, and ends it
+# after SECONDS whatever it is doing:
+#   vng_boot SECONDS KERNEL [VNG_ARGS...]   (e.g. --disable-kvm --exec CMD)
+# KERNEL is the test kernel's build directory or a distribution kernel's image
+# (vng finds its modules under /lib/modules/<release>). The test kernel has no
+# block layer (tinyconfig), so the kernel itself must be told the 9p tag of the
+# root: without root=/dev/root it mounts an empty tag and panics.
 #
 # no5lvl: QEMU's TCG "max" CPU offers LA57, so the kernel would run with 5-level
 # paging, and then inline KASAN reports a false "wild-memory-access" when an
@@ -77,7 +99,9 @@ qemu_binfmt_dir() { echo "$CACHE_ROOT/qemu-user-binfmt"; }
 # upstream in June 2026 ("kasan: Fix false-positive wild-memory-access on x86
 # under 5-level paging"). 4-level paging is what nearly every x86 machine runs.
 vng_boot() {
-	local seconds=$1 kdir=$2
+	local seconds=$1 kernel=$2 appends=()
 	shift 2
-	timeout "$seconds" vng --run "$kdir" --force-9p "${GUEST_CPUS[@]}" --append root=/dev/root --append no5lvl "$@"
+	if [ -d "$kernel" ]; then appends=(--append root=/dev/root); fi
+	timeout "$seconds" vng --run "$kernel" --force-9p "${GUEST_CPUS[@]}" \
+		"${appends[@]}" --append no5lvl "$@"
 }

@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# Boots the test kernel under QEMU with virtme-ng once per implementation, runs the
+# Boots a kernel under QEMU with virtme-ng once per implementation, runs the
 # selftests in the guest and judges the results on the host: TAP, clean unload,
 # and a kernel log free of oops, WARN, BUG, lockdep, KASAN and kmemleak reports.
 #   scripts/run-selftests.sh [rust|c ...]   (default: rust c)
+#   BMRS_KERNEL=debian scripts/run-selftests.sh ...   Debian's stock kernel
+# The kernel: the project's test kernel (default), or with BMRS_KERNEL=debian
+# Debian's stock kernel (lib.sh's DEBIAN_KERNEL_RELEASE, its own binfmt_misc.ko as
+# the C implementation, the module and selftests from scripts/build-debian.sh).
 # Prints one "ok"/"FAIL" line per test and check, then "N passed, N failed".
 # Expects the kernel, the module and the selftests built (scripts/test.sh does it).
 # BMRS_SELFTESTS=name[,name...] runs only those programs (e.g.
 # binfmt_misc_stress_test), for working on one of them.
+# Boots one guest at a time for as long as it runs: wrap it in
+# `flock /tmp/vm.lock` where other guests may run.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kdir=$(kernel_dir)
-[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no test kernel: run scripts/build-kernel.sh"
+case ${BMRS_KERNEL:-test} in
+test)
+	kdir=$(kernel_dir)
+	[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no test kernel: run scripts/build-kernel.sh"
+	boot=$kdir
+	rust_ko=$REPO/binfmt_misc_rs.ko
+	c_ko=$kdir/fs/binfmt_misc.ko
+	tests_dir=$REPO/selftests
+	;;
+debian)
+	boot=$(debian_vmlinuz)
+	[ -f "$boot" ] && [ -d "$(debian_modules)/kernel" ] ||
+		die "no $boot or $(debian_modules): run scripts/setup.sh"
+	build=$(debian_build_dir)/src
+	[ -f "$build/binfmt_misc_rs.ko" ] || die "no module for $DEBIAN_KERNEL_RELEASE: run scripts/build-debian.sh"
+	rust_ko=$build/binfmt_misc_rs.ko
+	c_ko=$(find "$(debian_modules)/kernel/fs" -maxdepth 1 -name 'binfmt_misc.ko*' | head -n 1)
+	tests_dir=$build/selftests
+	;;
+*) die "BMRS_KERNEL='$BMRS_KERNEL': test or debian" ;;
+esac
 impls=("$@")
 [ ${#impls[@]} -gt 0 ] || impls=(rust c)
 
@@ -26,33 +51,37 @@ fail() { printf 'FAIL  %s\n' "$1"; failed=$((failed + 1)); }
 accels=(tcg)
 if [ -n "${BMRS_TRY_KVM:-}" ] && [ -w /dev/kvm ]; then accels=(kvm tcg); fi
 
-# What in a kernel log means the run failed, whatever the tests printed: the
-# fixed strings of selftests/report-patterns, one a line (grep -F takes them
-# newline-separated). binfmt_misc_stress_test checks its own part of the log
-# for the same ones.
-bad_log=$(grep -v -e '^#' -e '^$' "$REPO/selftests/report-patterns") ||
-	die "no patterns in $REPO/selftests/report-patterns"
 
 run_impl() {
-	local impl=$1 ko name out console rc
+	local impl=$1 ko name out console rc tag
+	# Results on Debian's kernel say so: [debian/rust], [debian/c].
+	tag=$impl
+	[ "${BMRS_KERNEL:-test}" = test ] || tag=$BMRS_KERNEL/$impl
 	case $impl in
-	rust) ko=$REPO/binfmt_misc_rs.ko name=binfmt_misc_rs ;;
-	c) ko=$kdir/fs/binfmt_misc.ko name=binfmt_misc ;;
+	rust) ko=$rust_ko name=binfmt_misc_rs ;;
+	c) ko=$c_ko name=binfmt_misc ;;
 	*) die "unknown implementation '$impl' (rust or c)" ;;
 	esac
-	[ -f "$ko" ] || { fail "[$impl] module $ko exists"; return; }
+	[ -f "$ko" ] || { fail "[$tag] module $ko exists"; return; }
 	out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-selftests-$impl.XXXXXX")
 	chmod 777 "$out"
+	# A distribution's modules are compressed; the selftests reload the module
+	# with a plain finit_module(), which wants an uncompressed one.
+	case $ko in
+	*.ko.xz) xz -dc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	*.ko.zst) zstd -qdc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	*.ko.gz) gzip -dc "$ko" >"$out/$name.ko" && ko=$out/$name.ko ;;
+	esac
 	console=$out/console.log
 	local accel
 	for accel in "${accels[@]}"; do
-		log "booting the test kernel for '$impl' with $accel (TCG takes a while)"
+		log "booting $boot for '$impl' with $accel (TCG takes a while)"
 		# One implementation's suite takes about 10 minutes under TCG (the
 		# stress test alone about 3); the limit leaves room for a loaded
 		# machine. A working KVM guest is done in well under it.
-		vng_boot "$([ "$accel" = tcg ] && echo 1500 || echo 300)" "$kdir" \
+		vng_boot "$([ "$accel" = tcg ] && echo 1500 || echo 300)" "$boot" \
 			$([ "$accel" = tcg ] && echo --disable-kvm) --rwdir "$out" -v \
-			--exec "$REPO/scripts/guest-selftests.sh $ko $name $impl $REPO/selftests $out ${BMRS_SELFTESTS:-}" \
+			--exec "$REPO/scripts/guest-selftests.sh $ko $name $impl $tests_dir $out ${BMRS_SELFTESTS:-}" \
 			>"$console" 2>&1 </dev/null
 		rc=$?
 		[ -f "$out/booted" ] && break
@@ -60,58 +89,58 @@ run_impl() {
 	done
 
 	if [ ! -f "$out/booted" ]; then
-		fail "[$impl] guest reached the tests (vng exit $rc)"
+		fail "[$tag] guest reached the tests (vng exit $rc)"
 		tail -n 40 "$console" | sed 's/^/    | /'
 		return
 	fi
 	if [ ! -f "$out/done" ]; then
-		fail "[$impl] guest finished (vng exit $rc: hung or crashed)"
+		fail "[$tag] guest finished (vng exit $rc: hung or crashed)"
 		tail -n 40 "$console" | sed 's/^/    | /'
 	fi
 	if [ "$(cat "$out/insmod.rc" 2>/dev/null)" != 0 ]; then
-		fail "[$impl] insmod $ko"
+		fail "[$tag] insmod $ko"
 		sed 's/^/    | /' "$out/insmod.err" 2>/dev/null
 	else
-		pass "[$impl] insmod"
+		pass "[$tag] insmod"
 	fi
 
 	# Each program's TAP: one result per test.
 	local tap prog
 	for tap in "$out"/tap-*.txt; do
-		[ -f "$tap" ] || { fail "[$impl] selftest programs ran"; break; }
+		[ -f "$tap" ] || { fail "[$tag] selftest programs ran"; break; }
 		prog=$(basename "$tap" .txt)
 		prog=${prog#tap-}
 		while IFS= read -r line; do
 			case $line in
-			"ok "*"# SKIP"*) printf 'skip  [%s] %s: %s\n' "$impl" "$prog" "${line#ok }"; skipped=$((skipped + 1)) ;;
-			"ok "*) pass "[$impl] $prog: ${line#ok }" ;;
-			"not ok "*) fail "[$impl] $prog: ${line#not ok }" ;;
+			"ok "*"# SKIP"*) printf 'skip  [%s] %s: %s\n' "$tag" "$prog" "${line#ok }"; skipped=$((skipped + 1)) ;;
+			"ok "*) pass "[$tag] $prog: ${line#ok }" ;;
+			"not ok "*) fail "[$tag] $prog: ${line#not ok }" ;;
 			esac
 		done <"$tap"
 		grep -q '^# Totals' "$tap" ||
-			fail "[$impl] $prog ran to completion (exit $(cat "$out/$prog.rc" 2>/dev/null))"
+			fail "[$tag] $prog ran to completion (exit $(cat "$out/$prog.rc" 2>/dev/null))"
 		if grep -q '^not ok' "$tap"; then
 			grep -E '^#' "$tap" | grep -vE '^# (Totals|PASSED|OK|RUN|  *OK)' | head -n 60 | sed 's/^/    | /'
 		fi
 	done
 	if [ -f "$out/rmmod.rc" ]; then
 		if [ "$(cat "$out/rmmod.rc")" = 0 ] && [ ! -s "$out/left-mounted" ]; then
-			pass "[$impl] clean unload"
+			pass "[$tag] clean unload"
 		else
-			fail "[$impl] clean unload"
+			fail "[$tag] clean unload"
 			cat "$out/rmmod.err" "$out/left-mounted" 2>/dev/null | sed 's/^/    | /'
 		fi
 	fi
 
 	# The guest's kernel log, and the console for what dmesg could not catch.
 	local reports
-	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -F -e "$bad_log" | sort -u)
+	reports=$(cat "$out/dmesg.txt" "$out/kmemleak.txt" "$console" 2>/dev/null | grep -F -e "$BAD_KERNEL_LOG" | sort -u)
 	if [ -z "$reports" ] && [ -f "$out/dmesg.txt" ]; then
-		pass "[$impl] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
+		pass "[$tag] kernel log clean (no oops, WARN, BUG, lockdep, KASAN or kmemleak report)"
 	else
-		fail "[$impl] kernel log clean"
+		fail "[$tag] kernel log clean"
 		printf '%s\n' "$reports" | head -n 20 | sed 's/^/    | /'
-		grep -F -A 25 -e "$bad_log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
+		grep -F -A 25 -e "$BAD_KERNEL_LOG" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 80 | sed 's/^/    | /'
 	fi
 	log "guest files for '$impl' kept in $out"
 }

@@ -16,8 +16,11 @@ CARGO_FUZZ_VERSION=0.13.2
 # drives in the guest (see below for how it is kept off this machine's kernel).
 # dwarves: pahole, which turns the kernel's and the module's DWARF into BTF (the
 # bpf struct_ops and kfuncs of 'B' handlers need module BTF).
+# linux-headers-$DEBIAN_KERNEL_RELEASE: Debian's stock kernel the selftests also
+# run on (lib.sh); it brings linux-kbuild, the headers' common part and, as a
+# dependency, the kernel image the guest boots (the running kernel is untouched).
 APT_PACKAGES=(
-	linux-source-6.12
+	linux-source-6.12 "linux-headers-$DEBIAN_KERNEL_RELEASE"
 	build-essential bc bison flex cpio kmod xz-utils zstd
 	libelf-dev libssl-dev libcap-dev
 	clang lld llvm libclang-dev dwarves zlib1g-dev

@@ -59,13 +59,29 @@ fi
 # libFuzzer over the register grammar: no panic, no hang, round trips hold.
 check "fuzz: register grammar, 120 s (scripts/fuzz.sh)" scripts/fuzz.sh 120
 
-selftests_log=$work/selftests.log
-scripts/run-selftests.sh rust c 2>&1 | tee "$selftests_log"
-summary=$(grep -E '^selftests: [0-9]+ passed, [0-9]+ failed' "$selftests_log" | tail -n 1)
-if [ -n "$summary" ]; then
-	read -r st_passed st_failed < <(echo "$summary" | sed -E 's/^selftests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
-	passed=$((passed + st_passed)) failed=$((failed + st_failed))
-else
-	fail "selftest runner produced a summary"
+# The selftests on a kernel (BMRS_KERNEL: test or debian), both implementations,
+# their counts added to ours.
+selftests_on() {
+	local kernel=$1 log=$work/selftests-$1.log summary st_passed st_failed
+	BMRS_KERNEL=$kernel scripts/run-selftests.sh rust c 2>&1 | tee "$log"
+	summary=$(grep -E 'selftests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -n "$summary" ]; then
+		read -r st_passed st_failed < <(echo "$summary" | sed -E 's/.*selftests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+		passed=$((passed + st_passed)) failed=$((failed + st_failed))
+	else
+		fail "[$kernel] selftest runner produced a summary"
+	fi
+}
+selftests_on test
+
+# Debian's stock kernel (GCC, no CONFIG_RUST): the module and the selftests built
+# against its installed headers, then the same selftests in its own image.
+check "Debian kernel: module and selftests build (scripts/build-debian.sh)" scripts/build-debian.sh
+if [ -f "$(debian_build_dir)/src/binfmt_misc_rs.ko" ]; then
+	selftests_on debian
+	# make install/uninstall and DKMS in that kernel's guest: which module
+	# binfmt_misc means before, while and after it is installed.
+	check "Debian kernel: install, DKMS, modprobe.d redirection (scripts/run-install-test.sh)" \
+		scripts/run-install-test.sh
 fi
 finish

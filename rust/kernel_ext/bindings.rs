@@ -16,5 +16,13 @@
     missing_docs
 )]
 
+// The kernel's bindgen_parameters blocklist these so that they map to Rust's
+// pointer-sized integers; the kernel crate's bindings define them the same way.
+// Which structures bindgen emits with them depends on the configuration (a
+// Debian kernel's bindings reach `struct iovec`).
+type __kernel_size_t = usize;
+type __kernel_ssize_t = isize;
+type __kernel_ptrdiff_t = isize;
+
 // Kbuild writes the file beside the crate root.
 include!("../bindings_generated.rs");

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs inside a guest of Debian's stock kernel (scripts/run-install-test.sh):
+# installs the module the two ways a user does, checks that binfmt_misc then
+# means this module, uninstalls, and checks that it means the kernel's again.
+# /etc and /lib/modules are overlays (the host's stay untouched).
+#   guest-install.sh BUILD_DIR DKMS_DIR OUT
+# BUILD_DIR: the module built against this kernel's headers; DKMS_DIR: a DKMS
+# source and module tree where the host added and built it. Writes one
+# "ok NAME" / "FAIL NAME" line per check to OUT/results.
+set -u
+build=$1 dkms_dir=$2 out=$3
+release=$(uname -r)
+kdir=/lib/modules/$release/build
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$build/dkms.conf")
+dkms_flags=(--dkmstree "$dkms_dir/tree" --sourcetree "$dkms_dir/source")
+mnt=/tmp/bmrs-install-mnt
+mkdir -p "$mnt"
+echo booted >"$out/booted"
+
+result() { if [ "$2" = 0 ]; then echo "ok $1"; else echo "FAIL $1"; fi >>"$out/results"; }
+# run NAME CMD...: one result, the command's output in OUT/log.
+run() {
+	local name=$1
+	shift
+	echo "== $name: $*" >>"$out/log"
+	"$@" >>"$out/log" 2>&1
+	result "$name" $?
+}
+loaded() { [ -d "/sys/module/$1" ]; }
+# what_loads NAME EXPECTED: with neither module loaded, what mount -t binfmt_misc
+# (the kernel's request for fs-binfmt_misc) and modprobe binfmt_misc load.
+what_loads() {
+	local name=$1 want=$2 other=binfmt_misc
+	[ "$want" = binfmt_misc ] && other=binfmt_misc_rs
+	! loaded binfmt_misc && ! loaded binfmt_misc_rs
+	result "$name: neither module loaded before" $?
+	mount -t binfmt_misc none "$mnt" 2>>"$out/log"
+	loaded "$want" && ! loaded "$other" && grep -q enabled "$mnt/status"
+	result "$name: mount -t binfmt_misc loads $want" $?
+	umount "$mnt" 2>/dev/null
+	rmmod "$want" 2>>"$out/log"
+	modprobe binfmt_misc 2>>"$out/log"
+	loaded "$want" && ! loaded "$other"
+	result "$name: modprobe binfmt_misc loads $want" $?
+	modprobe -r binfmt_misc 2>>"$out/log" || rmmod "$want" 2>>"$out/log"
+	! loaded "$want"
+	result "$name: modprobe -r binfmt_misc unloads it" $?
+}
+
+what_loads "before install" binfmt_misc
+
+run "make install" make -C "$build" KDIR="$kdir" install
+what_loads "after make install" binfmt_misc_rs
+run "make uninstall" make -C "$build" KDIR="$kdir" uninstall
+what_loads "after make uninstall" binfmt_misc
+
+# The host ran `dkms add` and `dkms build` on these trees (building under
+# emulation would take long); here the rest of `make dkms-install`.
+run "dkms install" dkms install "${dkms_flags[@]}" -m binfmt_misc_rs -v "$version" -k "$release"
+run "modprobe.d file installed" install -D -m 644 "$build/binfmt_misc_rs.modprobe.conf" /etc/modprobe.d/binfmt_misc_rs.conf
+what_loads "after dkms install" binfmt_misc_rs
+run "make dkms-uninstall" make -C "$build" KDIR="$kdir" DKMS_FLAGS="${dkms_flags[*]}" \
+	DKMS_SRC_ROOT="$dkms_dir/source" dkms-uninstall
+what_loads "after make dkms-uninstall" binfmt_misc
+
+dmesg >"$out/dmesg.txt"
+echo done >"$out/done"
