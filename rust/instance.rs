@@ -292,9 +292,7 @@ pub(crate) struct Registry {
 static REGISTRY: CallbackState<Registry> = CallbackState::new();
 
 impl HasCallbackState for Registry {
-    fn callback_state() -> &'static CallbackState<Self> {
-        &REGISTRY
-    }
+    const CALLBACK_STATE: &'static CallbackState<Self> = &REGISTRY;
 }
 
 /// First delay of the collection after an unmount, and the longest.

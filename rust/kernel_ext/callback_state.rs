@@ -21,8 +21,11 @@ pub(crate) struct CallbackState<T>(AtomicPtr<T>);
 
 /// A type whose registrations' callbacks find it through a static.
 pub(crate) trait HasCallbackState: Send + Sync + Sized + 'static {
-    /// The static, declared with [`CallbackState::new`].
-    fn callback_state() -> &'static CallbackState<Self>;
+    /// The static, declared with [`CallbackState::new`]. A constant, not a
+    /// function, so that every use names the same static: a constant reference
+    /// to a value with interior mutability can only be one to a static, so the
+    /// state a registration publishes is the one its callbacks read.
+    const CALLBACK_STATE: &'static CallbackState<Self>;
 }
 
 impl<T> CallbackState<T> {
@@ -38,7 +41,7 @@ impl<T: HasCallbackState> CallbackState<T> {
     pub(super) fn publish(state: &Arc<T>) -> Result {
         let raw: *const T = &**state;
         let raw = raw.cast_mut();
-        match T::callback_state().0.compare_exchange(
+        match T::CALLBACK_STATE.0.compare_exchange(
             ptr::null_mut(),
             raw,
             Ordering::AcqRel,
@@ -59,6 +62,6 @@ impl<T: HasCallbackState> CallbackState<T> {
     pub(super) unsafe fn get<'a>() -> &'a T {
         // SAFETY: The registration published this pointer from the `Arc` it
         // holds, and it is never changed after.
-        unsafe { &*T::callback_state().0.load(Ordering::Acquire) }
+        unsafe { &*T::CALLBACK_STATE.0.load(Ordering::Acquire) }
     }
 }
