@@ -21,7 +21,7 @@ vng_boot 900 "$kdir" --disable-kvm --rwdir "$out" \
 	--exec "BENCH_SECONDS=${BENCH_SECONDS:-3} $REPO/scripts/guest-bench.sh $REPO/binfmt_misc_rs.ko $kdir/fs/binfmt_misc.ko $REPO/selftests/progs $out $REPO/selftests/bpf/gen" \
 	>"$out/console.log" 2>&1 </dev/null || true
 [ -f "$out/done" ] || die "the guest did not finish; see $out/console.log"
-if grep -qE 'BUG:|WARNING:|Oops|Call Trace:' "$out/dmesg.txt"; then
+if grep -qF -e "$BAD_KERNEL_LOG" "$out/dmesg.txt"; then
 	die "kernel reports during the benchmark; see $out/dmesg.txt"
 fi
 
