@@ -72,8 +72,9 @@ debian_vmlinuz() { echo "/boot/vmlinuz-$DEBIAN_KERNEL_RELEASE"; }
 debian_modules() { echo "/lib/modules/$DEBIAN_KERNEL_RELEASE"; }
 # Where scripts/build-debian.sh builds the module and the selftests for it: a copy
 # of the sources, as DKMS builds from one, so that the repository's own build
-# (for the test kernel) is left alone.
-debian_build_dir() { echo "$CACHE_ROOT/debian-$DEBIAN_KERNEL_RELEASE"; }
+# (for the test kernel) is left alone. BMRS_DEBIAN_BUILD_DIR puts it elsewhere, for
+# a second work tree building at the same time.
+debian_build_dir() { echo "${BMRS_DEBIAN_BUILD_DIR:-$CACHE_ROOT/debian-$DEBIAN_KERNEL_RELEASE}"; }
 
 # Debian's qemu-user-binfmt package, downloaded and unpacked (never installed) by
 # scripts/setup.sh: its usr/lib/binfmt.d/qemu-*.conf hold the register strings
