@@ -14,18 +14,5 @@ kdir=$(debian_kdir)
 [ -f "$kdir/include/config/auto.conf" ] ||
 	die "no headers for $DEBIAN_KERNEL_RELEASE in $kdir: run scripts/setup.sh (apt-get install linux-headers-$DEBIAN_KERNEL_RELEASE)"
 out=$(debian_build_dir)
-src=$out/src
-mkdir -p "$src"
-
-# The tracked files only, mtimes kept, so that a second build is incremental and
-# nothing of the repository's own build (for the test kernel) comes along.
-log "copying the sources into $src"
-(cd "$REPO" && git ls-files -z | tar --null -T - -cf -) | tar -C "$src" -xf -
-
-log "building the module against $kdir"
-nice -n 10 make -C "$src" KDIR="$kdir" >&2
-"$REPO/scripts/check-module.sh" "$src/binfmt_misc_rs.ko" "$kdir" >&2
-
-log "building the selftests against $kdir"
-nice -n 10 make -C "$src/selftests" KSRC="$(ksrc_dir)" KDIR="$kdir" MODULE_KO="$src/binfmt_misc_rs.ko" >&2
-echo "$src"
+build_copy "$kdir" "$out"
+echo "$out/src"

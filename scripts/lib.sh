@@ -10,14 +10,21 @@ KERNEL_RECIPE=1
 # Every test run uses the debug flavour, SMP with two guest CPUs (qemu/smp.config);
 # see README.md for the measured cost. BMRS_UP=1: a uniprocessor kernel and guest
 # instead (Tiny RCU, no preemption), as an option only: it proves nothing about races.
+# BMRS_KERNEL=gcc selects the other kernel the project builds: GCC-built with
+# CONFIG_RUST, SMP and no debug options (qemu/gcc.config), as distributions build
+# their Rust-enabled kernels; the module must build against it and load there
+# (scripts/test.sh). smp.config is not for it: its RCU checks need lockdep.
 KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/debug.config" "$REPO/qemu/btf.config")
-if [ -n "${BMRS_UP:-}" ]; then
+KERNEL_MAKE_FLAGS=(LLVM=1)
+GUEST_CPUS=(--cpus 2)
+if [ "${BMRS_KERNEL:-test}" = gcc ]; then
+	KERNEL_FRAGMENTS=("$REPO/qemu/base.config" "$REPO/qemu/gcc.config" "$REPO/qemu/btf.config")
+	KERNEL_MAKE_FLAGS=()
+elif [ -n "${BMRS_UP:-}" ]; then
 	GUEST_CPUS=()
 else
 	KERNEL_FRAGMENTS+=("$REPO/qemu/smp.config")
-	GUEST_CPUS=(--cpus 2)
 fi
-KERNEL_MAKE_FLAGS=(LLVM=1)
 
 # Cargo, bindgen and vng live outside Debian's default PATH.
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -81,6 +88,9 @@ debian_build_dir() { echo "${BMRS_DEBIAN_BUILD_DIR:-$CACHE_ROOT/debian-$DEBIAN_K
 # qemu's scripts/qemu-binfmt-conf.sh generates, which the selftests and the demo
 # register unchanged but for the interpreter.
 qemu_binfmt_dir() { echo "$CACHE_ROOT/qemu-user-binfmt"; }
+# The demo's real foreign program: Debian's qemu-user-static (amd64) and an arm64
+# busybox-static, both unpacked here by scripts/setup.sh, never installed.
+foreign_dir() { echo "$CACHE_ROOT/foreign"; }
 
 # Boots a kernel with virtme-ng, the host's root shared over 9p, and ends it
 # after SECONDS whatever it is doing:
@@ -106,3 +116,23 @@ vng_boot() {
 	timeout "$seconds" vng --run "$kernel" --force-9p "${GUEST_CPUS[@]}" \
 		"${appends[@]}" --append no5lvl "$@"
 }
+
+# Builds the module and the selftests in a copy of the tracked sources under OUT/src,
+# as a user or DKMS builds them: `make KDIR=<kernel>` and nothing else, so that the
+# repository's own build (for the test kernel) is left alone. Then checks the .ko.
+#   build_copy KDIR OUT
+build_copy() {
+	local kdir=$1 src=$2/src
+	mkdir -p "$src"
+	# The tracked files only, mtimes kept, so that a second build is incremental.
+	log "copying the sources into $src"
+	(cd "$REPO" && git ls-files -z | tar --null -T - -cf -) | tar -C "$src" -xf -
+	log "building the module against $kdir"
+	nice -n 10 make -C "$src" KDIR="$kdir" >&2
+	"$REPO/scripts/check-module.sh" "$src/binfmt_misc_rs.ko" "$kdir" >&2
+	log "building the selftests against $kdir"
+	nice -n 10 make -C "$src/selftests" KSRC="$(ksrc_dir)" KDIR="$kdir" MODULE_KO="$src/binfmt_misc_rs.ko" >&2
+}
+
+# Where scripts/build-gcc.sh builds for the GCC-built kernel (BMRS_KERNEL=gcc).
+gcc_build_dir() { echo "$(kernel_dir)-module"; }

@@ -4,6 +4,7 @@
 # and a kernel log free of oops, WARN, BUG, lockdep, KASAN and kmemleak reports.
 #   scripts/run-selftests.sh [rust|c ...]   (default: rust c)
 #   BMRS_KERNEL=debian scripts/run-selftests.sh ...   Debian's stock kernel
+#   BMRS_KERNEL=gcc scripts/run-selftests.sh ...      the GCC-built kernel with Rust
 # The kernel: the project's test kernel (default), or with BMRS_KERNEL=debian
 # Debian's stock kernel (lib.sh's DEBIAN_KERNEL_RELEASE, its own binfmt_misc.ko as
 # the C implementation, the module and selftests from scripts/build-debian.sh).
@@ -26,6 +27,17 @@ test)
 	c_ko=$kdir/fs/binfmt_misc.ko
 	tests_dir=$REPO/selftests
 	;;
+gcc)
+	# lib.sh, read with BMRS_KERNEL=gcc, names the GCC-built kernel's directory.
+	kdir=$(kernel_dir)
+	[ -f "$kdir/.binfmt_misc_rs-built" ] || die "no GCC-built kernel: run scripts/build-gcc.sh"
+	boot=$kdir
+	build=$(gcc_build_dir)/src
+	[ -f "$build/binfmt_misc_rs.ko" ] || die "no module for the GCC-built kernel: run scripts/build-gcc.sh"
+	rust_ko=$build/binfmt_misc_rs.ko
+	c_ko=$kdir/fs/binfmt_misc.ko
+	tests_dir=$build/selftests
+	;;
 debian)
 	boot=$(debian_vmlinuz)
 	[ -f "$boot" ] && [ -d "$(debian_modules)/kernel" ] ||
@@ -36,7 +48,7 @@ debian)
 	c_ko=$(find "$(debian_modules)/kernel/fs" -maxdepth 1 -name 'binfmt_misc.ko*' | head -n 1)
 	tests_dir=$build/selftests
 	;;
-*) die "BMRS_KERNEL='$BMRS_KERNEL': test or debian" ;;
+*) die "BMRS_KERNEL='$BMRS_KERNEL': test, gcc or debian" ;;
 esac
 impls=("$@")
 [ ${#impls[@]} -gt 0 ] || impls=(rust c)

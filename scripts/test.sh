@@ -63,7 +63,8 @@ check "fuzz: register grammar, 120 s (scripts/fuzz.sh)" scripts/fuzz.sh 120
 # their counts added to ours.
 selftests_on() {
 	local kernel=$1 log=$work/selftests-$1.log summary st_passed st_failed
-	BMRS_KERNEL=$kernel scripts/run-selftests.sh rust c 2>&1 | tee "$log"
+	shift
+	BMRS_KERNEL=$kernel scripts/run-selftests.sh "$@" 2>&1 | tee "$log"
 	summary=$(grep -E 'selftests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$summary" ]; then
 		read -r st_passed st_failed < <(echo "$summary" | sed -E 's/.*selftests: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
@@ -72,16 +73,25 @@ selftests_on() {
 		fail "[$kernel] selftest runner produced a summary"
 	fi
 }
-selftests_on test
+selftests_on test rust c
 
 # Debian's stock kernel (GCC, no CONFIG_RUST): the module and the selftests built
 # against its installed headers, then the same selftests in its own image.
 check "Debian kernel: module and selftests build (scripts/build-debian.sh)" scripts/build-debian.sh
 if [ -f "$(debian_build_dir)/src/binfmt_misc_rs.ko" ]; then
-	selftests_on debian
+	selftests_on debian rust c
 	# make install/uninstall and DKMS in that kernel's guest: which module
 	# binfmt_misc means before, while and after it is installed.
 	check "Debian kernel: install, DKMS, modprobe.d redirection (scripts/run-install-test.sh)" \
 		scripts/run-install-test.sh
+fi
+
+# A GCC-built kernel with CONFIG_RUST, as distributions build them: the module
+# builds against it with that kernel's own Rust crates and passes the selftests
+# there (this module only: the C module is the same code as on the test kernel).
+check "GCC-built kernel with CONFIG_RUST: kernel, module and selftests build (scripts/build-gcc.sh)" \
+	scripts/build-gcc.sh
+if [ -f "$(BMRS_KERNEL=gcc && . scripts/lib.sh && gcc_build_dir)/src/binfmt_misc_rs.ko" ]; then
+	selftests_on gcc rust
 fi
 finish
