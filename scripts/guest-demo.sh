@@ -1,16 +1,15 @@
 #!/bin/bash
 # Runs inside the demo guest: loads binfmt_misc_rs, then, as an unprivileged user
-# in a user namespace of its own, mounts binfmt_misc, registers qemu's handlers
-# with the very strings qemu-binfmt-conf.sh writes (taken from Debian's
-# qemu-user-binfmt files, unpacked in QEMU_BINFMT_DIR by scripts/setup.sh), and
-# runs a fake aarch64 ELF through a stand-in for qemu-aarch64. Then, as root, it
-# registers two bpf-backed handlers ('B' entries; the BPF objects and their
-# loader are in BPF_DIR): one routes foreign ELF binaries to interpreters bound
-# to the entry by name, one runs relocatable binaries under an interpreter found
-# relative to the binary's own directory ($ORIGIN).
-#   guest-demo.sh MODULE_KO QEMU_BINFMT_DIR BPF_DIR
+# in a user namespace of its own, mounts binfmt_misc, registers Debian's
+# qemu-user-static with the package's own binfmt line and runs Debian's arm64
+# busybox-static through it (both unpacked by scripts/setup.sh into FOREIGN_DIR).
+# Then, as root, it registers two bpf-backed handlers ('B' entries; the BPF
+# objects and their loader are in BPF_DIR): one routes foreign ELF binaries to
+# interpreters bound to the entry by name, one runs relocatable binaries under an
+# interpreter found relative to the binary's own directory ($ORIGIN).
+#   guest-demo.sh MODULE_KO FOREIGN_DIR BPF_DIR
 set -eu
-module_ko=$1 qconf=$2/usr/lib/binfmt.d bpf_dir=$3
+module_ko=$1 foreign=$2 bpf_dir=$3
 
 insmod "$module_ko"
 echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
@@ -18,45 +17,43 @@ echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
 dir=$(mktemp -d /tmp/bmrs-demo.XXXXXX)
 chmod 755 "$dir"
 mkdir -m 777 "$dir/mnt" "$dir/host"
-cpus="aarch64 arm riscv64"
-for cpu in $cpus; do
-	# The stand-in for qemu-$cpu says what it was asked to run. With qemu's P
-	# flag the kernel passes it the binary's path, its argv[0], then its args.
-	cat >"$dir/qemu-$cpu" <<-'EOF'
-		#!/bin/sh
-		prog=$1 argv0=$2
-		shift 2
-		echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
-	EOF
-	# A fake foreign binary: qemu's magic for the CPU, the first 20 bytes of an
-	# ELF header of that machine, and nothing else.
-	IFS=: read -r _ _ _ _ magic mask _ <"$qconf/qemu-$cpu.conf"
-	printf '%b' "$magic" >"$dir/hello-$cpu"
-	chmod 755 "$dir/qemu-$cpu" "$dir/hello-$cpu"
-	# What qemu-binfmt-conf.sh --persistent yes --preserve-argv0 yes writes.
-	echo ":qemu-$cpu:M::$magic:$mask:$dir/qemu-$cpu:FP" >>"$dir/register-strings"
-done
+# What the unprivileged user may read: the emulator, the package's binfmt line
+# and the symlink it names, in the package's own layout; and the arm64 program.
+q=$foreign/qemu-user-static
+(cd "$q" && cp -a --parents usr/bin/qemu-aarch64-static usr/libexec/qemu-binfmt/aarch64-binfmt-P \
+	usr/lib/binfmt.d/qemu-aarch64.conf "$dir/")
+mv "$dir/usr" "$dir/qemu-usr"
+cp "$foreign/busybox-arm64/bin/busybox" "$dir/busybox"
 # Shells and execvp() run a file that exec refused through /bin/sh themselves:
 # the demo calls execve() directly, through Python's os.execv(): PATH ARGV0 ARG...
 exec_direct='import os, sys; os.execv(sys.argv[1], sys.argv[2:])'
+echo "\$ od -An -tx1 -N20 $dir/busybox   (ELF64, e_machine 0xb7: aarch64)"
+od -An -tx1 -N20 "$dir/busybox"
 
-echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu's handlers"
+echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu-user-static"
+# In its own mount namespace the user overlays the unpacked package on /usr, so
+# that the package's line, interpreter path included, works as if installed.
 # shellcheck disable=SC2016 # the script expands its own arguments
 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	unshare --user --map-root-user --mount sh -eu -c '
 	dir=$1 exec_direct=$2
+	mount -t overlay overlay -o "lowerdir=$dir/qemu-usr:/usr" /usr
 	mount -t binfmt_misc binfmt_misc "$dir/mnt"
-	while IFS= read -r reg; do
-		case $reg in :qemu-aarch64:*) echo "register: $reg" ;; esac
-		printf "%s\n" "$reg" >"$dir/mnt/register"
-	done <"$dir/register-strings"
-	echo "entries: $(ls "$dir/mnt" | tr "\n" " ")"
+	reg=$(cat /usr/lib/binfmt.d/qemu-aarch64.conf)
+	echo "register (/usr/lib/binfmt.d/qemu-aarch64.conf): $reg"
+	printf "%s\n" "$reg" >"$dir/mnt/register"
+	# F: the kernel opened the interpreter at registration, so the package
+	# may go (lazily: this shell runs from /usr).
+	umount -l /usr
+	echo "(/usr/libexec/qemu-binfmt/aarch64-binfmt-P is gone again: $(ls /usr/libexec/qemu-binfmt 2>&1 | head -n 1))"
 	echo "--- $dir/mnt/qemu-aarch64:"
 	cat "$dir/mnt/qemu-aarch64"
 	echo "---"
-	for cpu in aarch64 riscv64; do
-		echo "\$ execve $dir/hello-$cpu [argv: hello-$cpu one two]"
-		/usr/bin/python3 -c "$exec_direct" "$dir/hello-$cpu" "hello-$cpu" one two
+	for args in "uname -m" "echo hello from an arm64 busybox" "sh -c echo\ \$((6*7))"; do
+		# shellcheck disable=SC2086 # split on purpose
+		set -- $args
+		echo "\$ execve $dir/busybox [argv: busybox $args]"
+		/usr/bin/python3 -c "$exec_direct" "$dir/busybox" busybox "$@"
 	done
 	echo -1 >"$dir/mnt/status"
 	umount "$dir/mnt"
@@ -66,8 +63,21 @@ echo "== back in the initial namespace (uid 0), the host's instance is unchanged
 mount -t binfmt_misc binfmt_misc "$dir/host"
 entries=("$dir/host"/*)
 echo "entries: ${entries[*]##*/}"
-echo "\$ execve $dir/hello-aarch64 [argv: hello-aarch64]"
-/usr/bin/python3 -c "$exec_direct" "$dir/hello-aarch64" hello-aarch64 2>&1 | tail -n 1 || true
+echo "\$ execve $dir/busybox [argv: busybox uname -m]"
+/usr/bin/python3 -c "$exec_direct" "$dir/busybox" busybox uname -m 2>&1 | tail -n 1 || true
+
+# Stand-ins for the CPUs of the 'B' part below, which says what it was asked
+# to run. With qemu's P flag the kernel passes the binary's path, its argv[0],
+# then its args.
+for cpu in riscv64; do
+	cat >"$dir/qemu-$cpu" <<-'EOF'
+		#!/bin/sh
+		prog=$1 argv0=$2
+		shift 2
+		echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
+	EOF
+	chmod 755 "$dir/qemu-$cpu"
+done
 
 echo
 echo "== bpf handlers ('B' entries), as root in the initial namespace"
@@ -81,17 +91,18 @@ mount -t bpf bpf /sys/fs/bpf
 reg=$dir/host/register
 echo "register: :foreign:B::::demo_foreign:D   (D: bind interpreters first, then enable)"
 echo ":foreign:B::::demo_foreign:D" >"$reg"
-for cpu in aarch64 riscv64; do
-	echo "+$cpu $dir/qemu-$cpu" >"$dir/host/foreign"
-done
+# aarch64: the real qemu-user-static, through the package's -binfmt-P name;
+# riscv64: the stand-in.
+echo "+aarch64 $dir/qemu-usr/libexec/qemu-binfmt/aarch64-binfmt-P" >"$dir/host/foreign"
+echo "+riscv64 $dir/qemu-riscv64" >"$dir/host/foreign"
 echo 1 >"$dir/host/foreign"
 echo "--- $dir/host/foreign:"
 cat "$dir/host/foreign"
 echo "---"
-for cpu in aarch64 riscv64; do
-	echo "\$ execve $dir/elf-$cpu [argv: elf-$cpu a b]"
-	/usr/bin/python3 -c "$exec_direct" "$dir/elf-$cpu" "elf-$cpu" a b
-done
+echo "\$ execve $dir/busybox [argv: busybox echo routed by a bpf handler]"
+/usr/bin/python3 -c "$exec_direct" "$dir/busybox" busybox echo routed by a bpf handler
+echo "\$ execve $dir/elf-riscv64 [argv: elf-riscv64 a b]"
+/usr/bin/python3 -c "$exec_direct" "$dir/elf-riscv64" elf-riscv64 a b
 echo "register: :origin:B::::demo_origin:"
 echo ":origin:B::::demo_origin:" >"$reg"
 cp -a "$dir/app" "$dir/app-copy"

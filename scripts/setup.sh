@@ -76,6 +76,32 @@ if [ ! -f "$qdir/usr/lib/binfmt.d/qemu-aarch64.conf" ]; then
 	mv "$qdir.new" "$qdir"
 fi
 
+# The demo's foreign program and its emulator, unpacked into foreign_dir (never
+# installed): qemu-user-static from this machine's suite, and busybox-static for
+# arm64 through a private apt state that knows only arm64, so that neither dpkg's
+# architectures nor apt's lists of this machine change.
+fdir=$(foreign_dir)
+if [ ! -x "$fdir/qemu-user-static/usr/bin/qemu-aarch64-static" ] || [ ! -x "$fdir/busybox-arm64/bin/busybox" ]; then
+	log "apt-get download qemu-user-static and busybox-static:arm64 (unpacked into $fdir)"
+	dl=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-setup.XXXXXX")
+	mkdir -p "$dl/lists/partial" "$dl/cache/archives/partial"
+	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	echo "deb [arch=arm64] http://deb.debian.org/debian $suite main" >"$dl/sources.list"
+	arm64_apt=(-q -o Dir::Etc::sourcelist="$dl/sources.list" -o Dir::Etc::sourceparts=-
+		-o Dir::State::Lists="$dl/lists" -o Dir::Cache="$dl/cache"
+		-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Acquire::Languages=none)
+	(cd "$dl" && apt-get "${arm64_apt[@]}" update >/dev/null &&
+		apt-get "${arm64_apt[@]}" download busybox-static:arm64 &&
+		{ apt-get download -q qemu-user-static 2>/dev/null ||
+			{ apt-get update -q && apt-get download -q qemu-user-static; }; })
+	rm -rf "$fdir.new"
+	mkdir -p "$fdir.new"
+	dpkg-deb -x "$dl"/qemu-user-static_*.deb "$fdir.new/qemu-user-static"
+	dpkg-deb -x "$dl"/busybox-static_*_arm64.deb "$fdir.new/busybox-arm64"
+	rm -rf "$fdir" "$dl"
+	mv "$fdir.new" "$fdir"
+fi
+
 if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
 	log "rustup component add rust-src"
 	rustup component add rust-src
