@@ -138,7 +138,7 @@ for ax, w in zip(axes[0], workers):
     ax.set_ylim(bottom=0)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-fig.suptitle(f"binfmt_misc exec throughput, {release}, 2 CPUs, QEMU TCG")
+fig.suptitle(f"binfmt_misc exec throughput, {release}, 2 CPUs, QEMU TCG", fontsize=10)
 fig.tight_layout()
 fig.savefig(path, dpi=100)
 EOF
