@@ -1,102 +1,200 @@
 #!/bin/bash
-# Runs inside the test guest: the same exec and memory measurements with each
-# implementation loaded in turn, in one boot, written to OUT/bench.txt as lines
-#   IMPL MEASURE ENTRIES WORKERS VALUE
-# A 'B' entry (BPF_DIR's bench_bpf handler) is measured on this module only: the
-# C module has none; its magic row is the one to compare with.
-#   guest-bench.sh RUST_KO C_KO PROGS_DIR OUT BPF_DIR
+# Runs inside the guest for scripts/bench.sh: every measurement for `none` (no
+# binfmt_misc loaded), `c` and `rust`, rounds interleaved (none, c, rust, none,
+# ...) so that a drift of the machine spreads over all three alike. Writes
+# OUT/bench.txt, one line per round and figure:
+#   ROUND IMPL FIGURE ENTRIES WORKERS VALUE
+# and progress lines starting "bench:" on standard output.
+#   guest-bench.sh RUST_KO C_KO PROGS_DIR BPF_DIR OUT
+# BENCH_ROUNDS (5), BENCH_SECONDS (seconds per exec figure), BENCH_QUICK=1
+# (only 0 and 1000 entries and 1 worker: for working on the scripts).
 set -u
-rust_ko=$1 c_ko=$2 progs=$3 out=$4 bpf=$5
+rust_ko=$1 c_ko=$2 progs=$3 bpf=$4 out=$5
+rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-3}
 work=/tmp/bench
 mnt=$work/mnt
-mkdir -p "$mnt"
+mkdir -p "$mnt" "$work/inst"
+# Every exec'd plain binary has an extension no entry has, so that extension
+# entries are compared, not skipped for a name without one. $work/plain is the
+# interpreter of the handled binaries (bench_bpf.bpf.c names it).
+cp "$progs/bench_true" "$work/bench.plain"
 cp "$progs/bench_true" "$work/plain"
 cp "$progs/bench_true" "$work/handled.bmbench"
 printf 'BMBENCH\n' >"$work/magic"
 printf 'BMBPF\n' >"$work/bpf"
-chmod 755 "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf"
+chmod 755 "$work/bench.plain" "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf"
 results=$out/bench.txt
 : >"$results"
+# The mounts figure makes thousands of short-lived namespaces; their count is
+# released asynchronously.
+echo 100000 >/proc/sys/user/max_user_namespaces
 
+if [ -n "${BENCH_QUICK:-}" ]; then
+	plain_entries=(0 1000) workers_all=(1) workers_some=(1)
+else
+	plain_entries=(0 1 10 100 1000) workers_all=(1 2 4) workers_some=(1 4)
+fi
+
+progress() { echo "bench: $*"; }
+record() { echo "$round $impl $*" >>"$results"; }
 register() { printf '%s' "$1" >"$mnt/register"; }
-decoys() { # N decoy magic entries that match nothing here; no fork per entry
+# Decoy entries, numbered FROM to TO-1, that match nothing here (bash builtins
+# only: no fork per entry, so the loop's own cost is small next to the kernel's).
+magic_decoys() {
 	local i hex
-	for ((i = 0; i < $1; i++)); do
+	for ((i = $1; i < $2; i++)); do
 		printf -v hex '%02x' $((i % 256))
 		register ":decoy$i:M:$((i % 64)):\\xde\\xad\\xbe\\xef\\x$hex::/nonexistent:"
 	done
 }
-bench() { "$progs/bench_exec" "$seconds" "$2" "$1"; }
-slab_kb() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
-settle() {
+ext_decoys() {
+	local i
+	for ((i = $1; i < $2; i++)); do register ":decoy$i:E::ext$i::/nonexistent:"; done
+}
+remove_decoys() {
+	local i
+	for ((i = $1; i < $2; i++)); do echo -1 >"$mnt/decoy$i"; done
+}
+exec_rate() { # PATH WORKERS
+	"$progs/bench_exec" "$seconds" "$2" "$1" || echo failed
+}
+seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
+# The slab once deferred frees are done (RCU callbacks, freed objects still
+# in per-CPU caches, dentries of removed files): drop the caches, then read
+# until two readings a second apart agree within 16 kB (at most 11 s).
+slab_bytes() {
+	local prev cur i
 	sync
 	echo 2 >/proc/sys/vm/drop_caches
-	sleep 3
+	sleep 1
+	prev=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+	for ((i = 0; i < 10; i++)); do
+		sleep 1
+		echo 2 >/proc/sys/vm/drop_caches
+		cur=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+		[ $((cur - prev)) -le 16 ] && [ $((prev - cur)) -le 16 ] && break
+		prev=$cur
+	done
+	echo $((cur * 1024))
+}
+# Slab of COUNT held namespaces, with (1) or without (0) an instance each.
+held_slab() { # COUNT MOUNT
+	local line slab fd
+	coproc HOLD { "$progs/bench_userns" hold "$1" "$work/inst" "$2"; }
+	read -r line <&"${HOLD[0]}"
+	[ "$line" = ready ] || echo "bench_userns hold: $line" >&2
+	slab=$(slab_bytes)
+	fd=${HOLD[1]}
+	exec {fd}>&-
+	wait "$HOLD_PID"
+	echo "$slab"
 }
 
-for impl in rust c; do
-	ko=$rust_ko
-	[ "$impl" = c ] && ko=$c_ko
-	insmod "$ko" || { echo "$impl insmod failed" >>"$results"; continue; }
-	mount -t binfmt_misc binfmt_misc "$mnt"
-
-	# Kernel memory for 1000 entries, first, on a quiet system: slab growth per
-	# entry, read once the caches settled (freeing is deferred: RCU, KASAN's
-	# quarantine), the median of three rounds.
-	rounds=()
-	for _ in 1 2 3; do
-		settle
-		before=$(slab_kb)
-		decoys 1000
-		settle
-		after=$(slab_kb)
-		rounds+=($(((after - before) * 1024 / 1000)))
-		echo -1 >"$mnt/status"
+exec_figures() {
+	local entries workers had=0
+	if [ "$impl" = none ]; then
+		for workers in "${workers_all[@]}"; do
+			record exec-plain - "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
+		done
+		return
+	fi
+	# Plain binary behind N magic decoys, the list grown in place.
+	for entries in "${plain_entries[@]}"; do
+		magic_decoys "$had" "$entries"
+		had=$entries
+		for workers in "${workers_all[@]}"; do
+			record exec-plain "$entries" "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
+		done
 	done
-	median=$(printf '%s\n' "${rounds[@]}" | sort -n | sed -n 2p)
-	echo "$impl slab-bytes-per-entry 1000 - $median" >>"$results"
-	# Wall time of a shell loop registering 1000 entries, then of one removing
-	# them one by one: what a list change costs (a grace period, if waited for).
+	# One by one, as an administrator would, then 1000 again behind the two
+	# handlers: entries are looked up newest first, so they are found last.
+	local start
 	start=$(date +%s%N)
-	decoys 1000
-	mid=$(date +%s%N)
-	for ((i = 0; i < 1000; i++)); do echo -1 >"$mnt/decoy$i"; done
-	end=$(date +%s%N)
-	echo "$impl register-seconds 1000 - $(awk -v ns=$((mid - start)) 'BEGIN { printf "%.2f", ns / 1e9 }')" >>"$results"
-	echo "$impl remove-seconds 1000 - $(awk -v ns=$((end - mid)) 'BEGIN { printf "%.2f", ns / 1e9 }')" >>"$results"
-	# Newest first: the two handlers are found after every decoy.
+	remove_decoys 0 "$had"
+	record remove "$had" - "$(seconds_since "$start")"
+	# Kernel memory per entry too: the slab growth over those 1000, read once
+	# deferred frees settled.
 	register ":bench-ext:E::bmbench::$work/plain:"
 	register ":bench-magic:M::BMBENCH::$work/plain:"
-	for entries in 0 100; do
-		decoys "$entries"
-		for workers in 1 2; do
-			for measure in plain handled.bmbench magic; do
-				echo "$impl exec-$measure $entries $workers $(bench "$work/$measure" "$workers")" >>"$results"
-			done
-		done
-		for ((i = 0; i < entries; i++)); do echo -1 >"$mnt/decoy$i"; done
+	local before after
+	before=$(slab_bytes)
+	start=$(date +%s%N)
+	magic_decoys 0 1000
+	record register 1000 - "$(seconds_since "$start")"
+	after=$(slab_bytes)
+	record slab-per-entry 1000 - $(((after - before) / 1000))
+	for workers in "${workers_some[@]}"; do
+		record exec-magic 1000 "$workers" "$(exec_rate "$work/magic" "$workers")"
+		record exec-ext 1000 "$workers" "$(exec_rate "$work/handled.bmbench" "$workers")"
 	done
 	echo -1 >"$mnt/status"
-	# The 'B' entry alone, so that its match program does not run in the rows above.
+	ext_decoys 0 1000
+	for workers in "${workers_all[@]}"; do
+		record exec-plain-ext 1000 "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
+	done
+	echo -1 >"$mnt/status"
+	# A 'B' entry whose match declines the plain binary, alone in the list.
 	if [ "$impl" = rust ]; then
 		mount -t bpf bpf /sys/fs/bpf
-		"$bpf/handler_ctl" register "$bpf/bench_bpf.bpf.o" /sys/fs/bpf >/dev/null
-		register ":bench-bpf:B::::bench_bpf:"
-		for entries in 0 100; do
-			decoys "$entries"
-			for workers in 1 2; do
-				echo "$impl exec-bpf $entries $workers $(bench "$work/bpf" "$workers")" >>"$results"
+		if "$bpf/handler_ctl" register "$bpf/bench_bpf.bpf.o" /sys/fs/bpf >/dev/null &&
+			register ":bench-bpf:B::::bench_bpf:"; then
+			for workers in "${workers_all[@]}"; do
+				record exec-plain-bpf - "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 			done
-			for ((i = 0; i < entries; i++)); do echo -1 >"$mnt/decoy$i"; done
-		done
+		else
+			echo "bench: the 'B' entry could not be registered" >&2
+		fi
 		echo -1 >"$mnt/status"
-		rm /sys/fs/bpf/bench_bpf
+		rm -f /sys/fs/bpf/bench_bpf
 		umount /sys/fs/bpf
 	fi
+}
 
+memory_figures() {
+	local base mounted count=100
+	# COUNT namespaces holding an instance each, less COUNT holding none.
+	base=$(held_slab "$count" 0)
+	mounted=$(held_slab "$count" 1)
+	record slab-per-instance "$count" - $(((mounted - base) / count))
+}
+
+load() { # IMPL
+	case $1 in
+	c) insmod "$c_ko" ;;
+	rust) insmod "$rust_ko" ;;
+	*) return 0 ;;
+	esac || return 1
+	mount -t binfmt_misc binfmt_misc "$mnt"
+}
+unload() { # IMPL
+	[ "$1" = none ] && return 0
 	umount "$mnt"
-	rmmod "$(basename "$ko" .ko)"
+	local name=binfmt_misc i
+	[ "$1" = rust ] && name=binfmt_misc_rs
+	# A struct_ops map or a namespace may hold the module a little longer.
+	for ((i = 0; i < 100; i++)); do
+		rmmod "$name" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	rmmod "$name"
+}
+
+grep -q '^binfmt_misc' /proc/modules && { umount /proc/sys/fs/binfmt_misc 2>/dev/null; rmmod binfmt_misc; }
+progress "kernel $(uname -r), $(nproc) CPUs, $rounds rounds, $seconds s per exec figure"
+for ((round = 1; round <= rounds; round++)); do
+	for impl in none c rust; do
+		progress "round $round/$rounds: $impl ($(date +%T))"
+		load "$impl" || { echo "bench: insmod for $impl failed" >&2; continue; }
+		exec_figures
+		if [ "$impl" = none ]; then
+			record mounts - - "$("$progs/bench_userns" mounts "$seconds" "$work/inst" 0)"
+		else
+			memory_figures
+			record mounts - - "$("$progs/bench_userns" mounts "$seconds" "$work/inst" 1)"
+		fi
+		unload "$impl" || echo "bench: rmmod for $impl failed" >&2
+	done
 done
 dmesg >"$out/dmesg.txt"
-echo done >"$out/done"
+echo "done" >"$out/done"
