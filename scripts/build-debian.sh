@@ -26,6 +26,6 @@ log "building the module against $kdir"
 nice -n 10 make -C "$src" KDIR="$kdir" >&2
 "$REPO/scripts/check-module.sh" "$src/binfmt_misc_rs.ko" "$kdir" >&2
 
-log "building the selftests against $kdir"
+log "building the selftests (and tools/binfmt-misc-handler, which they test) against $kdir"
 nice -n 10 make -C "$src/selftests" KSRC="$(ksrc_dir)" KDIR="$kdir" MODULE_KO="$src/binfmt_misc_rs.ko" >&2
 echo "$src"

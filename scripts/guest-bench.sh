@@ -7,6 +7,7 @@
 #   guest-bench.sh RUST_KO C_KO PROGS_DIR OUT BPF_DIR
 set -u
 rust_ko=$1 c_ko=$2 progs=$3 out=$4 bpf=$5
+handler_tool=$(cd "$(dirname "$0")/.." && pwd)/tools/binfmt-misc-handler
 seconds=${BENCH_SECONDS:-3}
 work=/tmp/bench
 mnt=$work/mnt
@@ -81,7 +82,7 @@ for impl in rust c; do
 	# The 'B' entry alone, so that its match program does not run in the rows above.
 	if [ "$impl" = rust ]; then
 		mount -t bpf bpf /sys/fs/bpf
-		"$bpf/handler_ctl" register "$bpf/bench_bpf.bpf.o" /sys/fs/bpf >/dev/null
+		"$handler_tool" register "$bpf/bench_bpf.bpf.o" >/dev/null
 		register ":bench-bpf:B::::bench_bpf:"
 		for entries in 0 100; do
 			decoys "$entries"
@@ -91,7 +92,8 @@ for impl in rust c; do
 			for ((i = 0; i < entries; i++)); do echo -1 >"$mnt/decoy$i"; done
 		done
 		echo -1 >"$mnt/status"
-		rm /sys/fs/bpf/bench_bpf
+		"$handler_tool" unregister bench_bpf >/dev/null
+		rmdir /sys/fs/bpf/binfmt_misc
 		umount /sys/fs/bpf
 	fi
 

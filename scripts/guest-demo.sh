@@ -4,13 +4,14 @@
 # with the very strings qemu-binfmt-conf.sh writes (taken from Debian's
 # qemu-user-binfmt files, unpacked in QEMU_BINFMT_DIR by scripts/setup.sh), and
 # runs a fake aarch64 ELF through a stand-in for qemu-aarch64. Then, as root, it
-# registers two bpf-backed handlers ('B' entries; the BPF objects and their
-# loader are in BPF_DIR): one routes foreign ELF binaries to interpreters bound
+# registers two bpf-backed handlers ('B' entries; the BPF objects are in BPF_DIR,
+# registered with tools/binfmt-misc-handler): one routes foreign ELF binaries to interpreters bound
 # to the entry by name, one runs relocatable binaries under an interpreter found
 # relative to the binary's own directory ($ORIGIN).
 #   guest-demo.sh MODULE_KO QEMU_BINFMT_DIR BPF_DIR
 set -eu
 module_ko=$1 qconf=$2/usr/lib/binfmt.d bpf_dir=$3
+handler_tool=$(cd "$(dirname "$0")/.." && pwd)/tools/binfmt-misc-handler
 
 insmod "$module_ko"
 echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
@@ -72,8 +73,11 @@ echo "\$ execve $dir/hello-aarch64 [argv: hello-aarch64]"
 echo
 echo "== bpf handlers ('B' entries), as root in the initial namespace"
 mount -t bpf bpf /sys/fs/bpf
-"$bpf_dir/handler_ctl" register "$bpf_dir/demo_foreign.bpf.o" /sys/fs/bpf
-"$bpf_dir/handler_ctl" register "$bpf_dir/demo_origin.bpf.o" /sys/fs/bpf
+echo "\$ binfmt-misc-handler register demo_foreign.bpf.o; ... register demo_origin.bpf.o"
+"$handler_tool" register "$bpf_dir/demo_foreign.bpf.o"
+"$handler_tool" register "$bpf_dir/demo_origin.bpf.o"
+echo "\$ binfmt-misc-handler list"
+"$handler_tool" list
 # Fake binaries, ELF64 headers whose program headers lie past the first 256
 # bytes: an aarch64 and a riscv64 one, and an x86-64 one whose PT_INTERP is
 # "$ORIGIN/../lib/ld-demo.so", in app/bin/, with a stand-in ld-demo.so in app/lib/.
@@ -100,8 +104,10 @@ for app in app app-copy; do
 	/usr/bin/python3 -c "$exec_direct" "$dir/$app/bin/tool" tool x
 done
 echo -1 >"$dir/host/status"
-# Unpinning the links unregisters the handlers.
-rm /sys/fs/bpf/demo_foreign /sys/fs/bpf/demo_origin
+echo "\$ binfmt-misc-handler unregister demo_foreign; ... unregister demo_origin"
+"$handler_tool" unregister demo_foreign
+"$handler_tool" unregister demo_origin
+rmdir /sys/fs/bpf/binfmt_misc
 umount /sys/fs/bpf
 umount "$dir/host"
 rmmod binfmt_misc_rs
