@@ -133,12 +133,14 @@ expect "${tests[1]}" "$(printf '0\nNAME MAP_ID LINK_ID PIN\nbmt_bound %s %s %s' 
 	"$(printf '%s\n%s' "$rc" "$out")"
 
 printf '#BMTSEL:show\n' >"$tmp/file"
-chmod 755 "$tmp/file"
+# A copy: a bound interpreter is write-denied while its entry lives.
+cp "$show_args" "$tmp/interp"
+chmod 755 "$tmp/file" "$tmp/interp"
 # The entry is staged (D) until the interpreter "show" is bound to it.
-ran_ok="$(printf 'argv[0]=%s\nargv[1]=%s\nargv[2]=x\nexecfd: no' "$show_args" "$tmp/file")"
+ran_ok="$(printf 'argv[0]=%s\nargv[1]=%s\nargv[2]=x\nexecfd: no' "$tmp/interp" "$tmp/file")"
 {
 	echo ":bmtest_tool:B::::bmt_bound:D" >"$procdir/register" &&
-		echo "+show $show_args" >"$procdir/bmtest_tool" &&
+		echo "+show $tmp/interp" >"$procdir/bmtest_tool" &&
 		echo 1 >"$procdir/bmtest_tool"
 } 2>"$tmp/err"
 expect "${tests[2]}" "$ran_ok" "$(cat "$tmp/err"; run "$tmp/file" file x)"
