@@ -18,7 +18,7 @@ KDIR_HAS_RUST := $(shell grep -qs '^CONFIG_RUST=y' $(KDIR)/include/config/auto.c
 KRUST_VARS = $(if $(KDIR_HAS_RUST),,$$(cat $(CURDIR)/kernel-rust/make-vars 2>/dev/null))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(KRUST_VARS)
 
-.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests \
+.PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests tools \
 	install uninstall dkms-install dkms-uninstall
 
 # Kbuild compares command lines, which use paths relative to KDIR, so objects built
@@ -48,13 +48,22 @@ host-test:
 selftests:
 	$(MAKE) -C selftests KSRC=$(KDIR)/source KDIR=$(KDIR)
 
+# tools/binfmt-misc-handler, which registers the bpf handlers of 'B' entries,
+# linked with the static libbpf that scripts/build-bpf-tools.sh builds (once)
+# from the kernel source package.
+tools:
+	$(CURDIR)/scripts/build-bpf-tools.sh >/dev/null
+	$(MAKE) -C tools
+
 # Installing, for the kernel of KDIR (default: the running one, for a tree
 # without the test kernel). `make install` puts the built module in
 # /lib/modules/<release>/updates; `make dkms-install` gives DKMS the sources so
 # that it builds and installs the module for every kernel, now and on upgrades.
 # Both install binfmt_misc_rs.modprobe.conf, which makes this module the one
 # `modprobe binfmt_misc` and `mount -t binfmt_misc` load; the uninstall targets
-# remove it, and the kernel's binfmt_misc.ko is used again.
+# remove it, and the kernel's binfmt_misc.ko is used again. `make install` also
+# installs tools/binfmt-misc-handler in $(PREFIX)/sbin if `make tools` built it;
+# `make uninstall` removes it.
 # DKMS_FLAGS (e.g. --dkmstree/--sourcetree), DKMS_SRC_ROOT and MODPROBE_D let a
 # test install somewhere else than the system's places.
 KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release)
@@ -62,6 +71,9 @@ BMRS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' $(CURDIR)/dk
 DKMS_SRC_ROOT ?= /usr/src
 DKMS_FLAGS ?=
 MODPROBE_D ?= /etc/modprobe.d
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+HANDLER_TOOL := tools/binfmt-misc-handler
 
 install:
 	@test -f binfmt_misc_rs.ko && test "$$(realpath "$$(cat .kdir 2>/dev/null)")" = "$(realpath $(KDIR))" || \
@@ -70,11 +82,18 @@ install:
 	@# Installed headers have no System.map, and then modules_install skips depmod.
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 	install -D -m 644 binfmt_misc_rs.modprobe.conf $(MODPROBE_D)/binfmt_misc_rs.conf
+	@if [ -x $(HANDLER_TOOL) ]; then \
+		echo install -D -m 755 $(HANDLER_TOOL) $(DESTDIR)$(SBINDIR)/binfmt-misc-handler; \
+		install -D -m 755 $(HANDLER_TOOL) $(DESTDIR)$(SBINDIR)/binfmt-misc-handler; \
+	else \
+		echo "$(HANDLER_TOOL) not built (make tools): not installed" >&2; \
+	fi
 
 uninstall:
 	rm -f /lib/modules/$(KRELEASE)/updates/binfmt_misc_rs.ko*
 	depmod $(KRELEASE)
 	rm -f $(MODPROBE_D)/binfmt_misc_rs.conf
+	rm -f $(DESTDIR)$(SBINDIR)/binfmt-misc-handler
 
 # The sources DKMS builds from: the tracked files (in a git checkout) or this
 # directory without its build products.

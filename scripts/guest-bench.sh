@@ -11,6 +11,8 @@
 set -u
 rust_ko=$1 c_ko=$2 progs=$3 bpf=$4 out=$5
 rounds=${BENCH_ROUNDS:-5}
+# The handler tool of the same build as the selftests programs.
+handler_tool=$bpf/../../../tools/binfmt-misc-handler
 seconds=${BENCH_SECONDS:-3}
 work=/tmp/bench
 mnt=$work/mnt
@@ -137,7 +139,7 @@ exec_figures() {
 	# A 'B' entry whose match declines the plain binary, alone in the list.
 	if [ "$impl" = rust ]; then
 		mount -t bpf bpf /sys/fs/bpf
-		if "$bpf/handler_ctl" register "$bpf/bench_bpf.bpf.o" /sys/fs/bpf >/dev/null &&
+		if "$handler_tool" register "$bpf/bench_bpf.bpf.o" >/dev/null &&
 			register ":bench-bpf:B::::bench_bpf:"; then
 			for workers in "${workers_all[@]}"; do
 				record exec-plain-bpf - "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
@@ -146,7 +148,8 @@ exec_figures() {
 			echo "bench: the 'B' entry could not be registered" >&2
 		fi
 		echo -1 >"$mnt/status"
-		rm -f /sys/fs/bpf/bench_bpf
+		"$handler_tool" unregister bench_bpf >/dev/null
+		rmdir /sys/fs/bpf/binfmt_misc
 		umount /sys/fs/bpf
 	fi
 }

@@ -10,6 +10,7 @@
 #   guest-demo.sh MODULE_KO FOREIGN_DIR BPF_DIR
 set -eu
 module_ko=$1 foreign=$2 bpf_dir=$3
+handler_tool=$bpf_dir/../../../tools/binfmt-misc-handler
 
 insmod "$module_ko"
 echo "== loaded: $(grep binfmt_misc /proc/filesystems | tr '\t' ' ')"
@@ -82,8 +83,11 @@ done
 echo
 echo "== bpf handlers ('B' entries), as root in the initial namespace"
 mount -t bpf bpf /sys/fs/bpf
-"$bpf_dir/handler_ctl" register "$bpf_dir/demo_foreign.bpf.o" /sys/fs/bpf
-"$bpf_dir/handler_ctl" register "$bpf_dir/demo_origin.bpf.o" /sys/fs/bpf
+echo "\$ binfmt-misc-handler register demo_foreign.bpf.o; ... register demo_origin.bpf.o"
+"$handler_tool" register "$bpf_dir/demo_foreign.bpf.o"
+"$handler_tool" register "$bpf_dir/demo_origin.bpf.o"
+echo "\$ binfmt-misc-handler list"
+"$handler_tool" list
 # Fake binaries, ELF64 headers whose program headers lie past the first 256
 # bytes: an aarch64 and a riscv64 one, and an x86-64 one whose PT_INTERP is
 # "$ORIGIN/../lib/ld-demo.so", in app/bin/, with a stand-in ld-demo.so in app/lib/.
@@ -111,8 +115,10 @@ for app in app app-copy; do
 	/usr/bin/python3 -c "$exec_direct" "$dir/$app/bin/tool" tool x
 done
 echo -1 >"$dir/host/status"
-# Unpinning the links unregisters the handlers.
-rm /sys/fs/bpf/demo_foreign /sys/fs/bpf/demo_origin
+echo "\$ binfmt-misc-handler unregister demo_foreign; ... unregister demo_origin"
+"$handler_tool" unregister demo_foreign
+"$handler_tool" unregister demo_origin
+rmdir /sys/fs/bpf/binfmt_misc
 umount /sys/fs/bpf
 umount "$dir/host"
 rmmod binfmt_misc_rs

@@ -2,7 +2,7 @@
 # Runs inside a guest of Debian's stock kernel (scripts/run-install-test.sh):
 # installs the module the two ways a user does, checks that binfmt_misc then
 # means this module, uninstalls, and checks that it means the kernel's again.
-# /etc and /lib/modules are overlays (the host's stay untouched).
+# /etc, /lib/modules and /usr/local are overlays (the host's stay untouched).
 #   guest-install.sh BUILD_DIR DKMS_DIR OUT
 # BUILD_DIR: the module built against this kernel's headers; DKMS_DIR: a DKMS
 # source and module tree where the host added and built it. Writes one
@@ -49,9 +49,14 @@ what_loads() {
 
 what_loads "before install" binfmt_misc
 
+tool=/usr/local/sbin/binfmt-misc-handler
 run "make install" make -C "$build" KDIR="$kdir" install
+"$tool" --help 2>>"$out/log" | grep -q SYNOPSIS
+result "make install: $tool runs" $?
 what_loads "after make install" binfmt_misc_rs
 run "make uninstall" make -C "$build" KDIR="$kdir" uninstall
+[ ! -e "$tool" ]
+result "make uninstall: $tool removed" $?
 what_loads "after make uninstall" binfmt_misc
 
 # The host ran `dkms add` and `dkms build` on these trees (building under

@@ -6,10 +6,11 @@
 #   scripts/run-install-test.sh
 # The module comes from scripts/build-debian.sh's copy of the sources; DKMS builds
 # it on the host from the copy DKMS is given, in a private tree (the guest, which
-# runs under emulation, only installs and removes it). The guest's /etc and
-# /lib/modules are overlays: nothing is installed on the host. Prints one
-# "ok"/"FAIL" line per check, then "N passed, N failed". Boots one guest: wrap it
-# in `flock /tmp/vm.lock` where other guests may run.
+# runs under emulation, only installs and removes it). The guest's /etc,
+# /lib/modules and /usr/local (binfmt-misc-handler) are overlays: nothing is
+# installed on the host. Prints one "ok"/"FAIL" line per check, then "N passed,
+# N failed". Boots one guest: wrap it in `flock /tmp/vm.lock` where other guests
+# may run.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +34,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-install.XXXXXX")
 chmod 777 "$out"
 log "booting $(debian_vmlinuz) (TCG takes a while)"
 vng_boot 900 "$(debian_vmlinuz)" --disable-kvm --overlay-rwdir /etc --overlay-rwdir /lib/modules \
-	--rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
+	--overlay-rwdir /usr/local --rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
 	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out" >"$out/console.log" 2>&1 </dev/null
 rc=$?
 
