@@ -19,6 +19,7 @@ KRUST_VARS = $(if $(KDIR_HAS_RUST),,$$(cat $(CURDIR)/kernel-rust/make-vars 2>/de
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(LLVM),LLVM=$(LLVM)) $(KRUST_VARS)
 
 .PHONY: all modules clean clippy rustfmt rustfmtcheck host-test selftests tools \
+	install-tools uninstall-tools \
 	install uninstall dkms-install dkms-uninstall
 
 # Kbuild compares command lines, which use paths relative to KDIR, so objects built
@@ -50,10 +51,23 @@ selftests:
 
 # tools/binfmt-misc-handler, which registers the bpf handlers of 'B' entries,
 # linked with the static libbpf that scripts/build-bpf-tools.sh builds (once)
-# from the kernel source package.
-tools:
+# from the kernel source package; and the example handlers
+# (selftests/bpf/demo_*.bpf.c), compiled against the BTF of the module built for
+# KDIR and of KDIR's vmlinux. `make install-tools` installs both under PREFIX.
+HANDLER_EXAMPLES := $(patsubst %,selftests/bpf/gen/%.bpf.o,demo_foreign demo_origin)
+tools: all
 	$(CURDIR)/scripts/build-bpf-tools.sh >/dev/null
 	$(MAKE) -C tools
+	$(MAKE) -C selftests KDIR=$(KDIR) MODULE_KO=$(CURDIR)/binfmt_misc_rs.ko \
+		$(addprefix $(CURDIR)/,$(HANDLER_EXAMPLES))
+
+install-tools:
+	install -D -m 755 $(HANDLER_TOOL) $(DESTDIR)$(SBINDIR)/binfmt-misc-handler
+	install -D -m 644 -t $(DESTDIR)$(PREFIX)/lib/binfmt_misc_rs $(HANDLER_EXAMPLES)
+
+uninstall-tools:
+	rm -f $(DESTDIR)$(SBINDIR)/binfmt-misc-handler
+	rm -rf $(DESTDIR)$(PREFIX)/lib/binfmt_misc_rs
 
 # Installing, for the kernel of KDIR (default: the running one, for a tree
 # without the test kernel). `make install` puts the built module in

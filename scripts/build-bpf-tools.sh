@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build bpftool and a static libbpf from the extracted kernel source into a cache
+# Build bpftool and a static libbpf from the kernel source package (extracted
+# once, lib.sh's ksrc_extract) into a cache
 # directory keyed by the source version (bpf_tools_dir in lib.sh); the selftests of
 # 'B' (bpf) handlers compile their BPF programs and link their loader with them.
 # A second run with the stamp file present does nothing.
@@ -23,8 +24,7 @@ if [ -f "$stamp" ]; then
 	exit 0
 fi
 
-src=$(ksrc_dir)
-[ -f "$src/.extracted" ] || die "no kernel source in $src: run scripts/build-kernel.sh first"
+src=$(ksrc_extract)
 
 rm -rf "$out"
 mkdir -p "$out/bpftool" "$out/libbpf"

@@ -20,14 +20,7 @@ if [ -f "$out/.binfmt_misc_rs-built" ]; then
 	exit 0
 fi
 
-src=$(ksrc_dir)
-if [ ! -f "$src/.extracted" ]; then
-	log "extracting $KSRC_TARBALL into $src"
-	rm -rf "$src"
-	mkdir -p "$src"
-	tar -xf "$KSRC_TARBALL" -C "$src" --strip-components=1
-	touch "$src/.extracted"
-fi
+src=$(ksrc_extract)
 
 mk() { make -C "$src" O="$out" "${KERNEL_MAKE_FLAGS[@]}" "$@"; }
 

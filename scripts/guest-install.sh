@@ -2,13 +2,15 @@
 # Runs inside a guest of Debian's stock kernel (scripts/run-install-test.sh):
 # installs the module the two ways a user does, checks that binfmt_misc then
 # means this module, uninstalls, and checks that it means the kernel's again.
-# /etc, /lib/modules and /usr/local are overlays (the host's stay untouched).
-#   guest-install.sh BUILD_DIR DKMS_DIR OUT
+# /etc, /lib/modules, /usr/local, /usr/libexec and /usr/bin are overlays (the
+# host's stay untouched).
+#   guest-install.sh BUILD_DIR DKMS_DIR OUT FOREIGN_DIR
 # BUILD_DIR: the module built against this kernel's headers; DKMS_DIR: a DKMS
-# source and module tree where the host added and built it. Writes one
+# source and module tree where the host added and built it; FOREIGN_DIR: what
+# scripts/setup.sh unpacked of qemu-user-static and arm64 busybox. Writes one
 # "ok NAME" / "FAIL NAME" line per check to OUT/results.
 set -u
-build=$1 dkms_dir=$2 out=$3
+build=$1 dkms_dir=$2 out=$3 foreign=$4
 release=$(uname -r)
 kdir=/lib/modules/$release/build
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$build/dkms.conf")
@@ -64,6 +66,44 @@ what_loads "after make uninstall" binfmt_misc
 run "dkms install" dkms install "${dkms_flags[@]}" -m binfmt_misc_rs -v "$version" -k "$release"
 run "modprobe.d file installed" install -D -m 644 "$build/binfmt_misc_rs.modprobe.conf" /etc/modprobe.d/binfmt_misc_rs.conf
 what_loads "after dkms install" binfmt_misc_rs
+# README's way from nothing to a 'B' handler in an unprivileged user namespace,
+# followed from `make tools install-tools` on: its marked blocks run as written.
+# Set-up installed what its apt-get line asks for on the host, which the guest
+# shares, but for two things that would touch the host's binfmt_misc or apt
+# state: qemu-user-static's files are copied into the guest's /usr overlay, and
+# the arm64 busybox into the user's arm64/.
+readme_block() { awk -v tag="<!-- readme-run: $1" 'index($0, tag) == 1 { p = 1; next }
+	p && /^    / { print substr($0, 5); next } p && NF { exit }' "$build/README.md"; }
+follow_readme() {
+	local work=/tmp/bmrs-readme pidfile fifo user_out
+	rm -rf "$work" && mkdir -p "$work/arm64/bin" && chmod 755 "$work"
+	cp -a "$foreign/qemu-user-static/usr/bin/qemu-aarch64-static" /usr/bin/
+	cp -a "$foreign/qemu-user-static/usr/libexec/qemu-binfmt" /usr/libexec/
+	cp "$foreign/busybox-arm64/bin/busybox" "$work/arm64/bin/"
+	chown -R 65534:65534 "$work"
+	pidfile=$work/pid fifo=$work/go user_out=$work/user.out
+	mkfifo "$fifo" && chmod 666 "$fifo"
+	# (BMRS_TEST_KDIR= : KDIR defaults to the running kernel's headers, as for
+	# a user, although this machine has the project's test kernel.)
+	make -C "$build" BMRS_TEST_KDIR= tools install-tools || return 1
+	bash -ec "$(readme_block root-setup)" || return 1
+	# The user's shell in its own namespace: says its pid, waits for root.
+	# shellcheck disable=SC2016 # expanded by the user's shell
+	(cd "$work" && setpriv --reuid=65534 --regid=65534 --clear-groups \
+		unshare --user --map-root-user --mount sh -ec 'echo $$ >"$1"; read -r _ <"$2"; eval "$3"' \
+		sh "$pidfile" "$fifo" "$(readme_block user)" >"$user_out" 2>&1) &
+	local user=$! n=0
+	while [ ! -s "$pidfile" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	PID=$(cat "$pidfile") bash -ec "$(readme_block root-register)"
+	local rc=$?
+	echo go >"$fifo"
+	wait "$user" || rc=1
+	cat "$user_out"
+	binfmt-misc-handler unregister demo_foreign || rc=1
+	[ $rc = 0 ] && [ "$(tail -n 1 "$user_out")" = aarch64 ] && grep -q '^enabled' "$user_out"
+}
+run "README: make tools install-tools, then a 'B' handler in an unprivileged user namespace" follow_readme
+
 run "make dkms-uninstall" make -C "$build" KDIR="$kdir" DKMS_FLAGS="${dkms_flags[*]}" \
 	DKMS_SRC_ROOT="$dkms_dir/source" dkms-uninstall
 what_loads "after make dkms-uninstall" binfmt_misc

@@ -46,6 +46,19 @@ ksrc_version() {
 
 # The kernel source, extracted once per Debian package version.
 ksrc_dir() { echo "$CACHE_ROOT/src-$(ksrc_version)"; }
+# Extracts it there unless done already; prints the directory.
+ksrc_extract() {
+	local src
+	src=$(ksrc_dir)
+	if [ ! -f "$src/.extracted" ]; then
+		log "extracting $KSRC_TARBALL into $src"
+		rm -rf "$src"
+		mkdir -p "$src"
+		tar -xf "$KSRC_TARBALL" -C "$src" --strip-components=1
+		touch "$src/.extracted"
+	fi
+	echo "$src"
+}
 
 # bpftool and a static libbpf built from that source (scripts/build-bpf-tools.sh),
 # for the 'B' handler selftests: the kernel's own tools, so libbpf knows 6.12's

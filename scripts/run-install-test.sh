@@ -7,10 +7,10 @@
 # The module comes from scripts/build-debian.sh's copy of the sources; DKMS builds
 # it on the host from the copy DKMS is given, in a private tree (the guest, which
 # runs under emulation, only installs and removes it). The guest's /etc,
-# /lib/modules and /usr/local (binfmt-misc-handler) are overlays: nothing is
-# installed on the host. Prints one "ok"/"FAIL" line per check, then "N passed,
-# N failed". Boots one guest: wrap it in `flock /tmp/vm.lock` where other guests
-# may run.
+# /lib/modules, /usr/local, /usr/libexec and /usr/bin are overlays: nothing is
+# installed on the host. Prints one
+# "ok"/"FAIL" line per check, then "N passed, N failed". Boots one guest: wrap it
+# in `flock /tmp/vm.lock` where other guests may run.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,12 +30,15 @@ dkms add "${dkms_flags[@]}" -m binfmt_misc_rs -v "$version" >&2 &&
 	nice -n 10 dkms build "${dkms_flags[@]}" -m binfmt_misc_rs -v "$version" -k "$DEBIAN_KERNEL_RELEASE" >&2 ||
 	die "dkms build failed (its make.log is under $dkms_dir/tree)"
 
+# What README's `make tools` builds, built here so that the guest's finds it done.
+nice -n 10 make -C "$build" KDIR="$(debian_kdir)" tools >&2 || die "make tools failed"
+
 out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-install.XXXXXX")
 chmod 777 "$out"
 log "booting $(debian_vmlinuz) (TCG takes a while)"
 vng_boot 900 "$(debian_vmlinuz)" --disable-kvm --overlay-rwdir /etc --overlay-rwdir /lib/modules \
-	--overlay-rwdir /usr/local --rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
-	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out" >"$out/console.log" 2>&1 </dev/null
+	--overlay-rwdir /usr/local --overlay-rwdir /usr/libexec --overlay-rwdir /usr/bin --rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
+	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out $(foreign_dir)" >"$out/console.log" 2>&1 </dev/null
 rc=$?
 
 passed=0 failed=0

@@ -8,8 +8,11 @@
  * module that registered it (bpf_map_info.btf_vmlinux_id), so it works whichever
  * module provides binfmt_misc_ops. `help` prints the manual.
  */
+#define _GNU_SOURCE /* setns(), CLONE_NEWUSER */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -36,6 +39,7 @@
 
 static const char *prog = "binfmt-misc-handler";
 static const char *pin_dir = DEFAULT_PIN_DIR;
+static const char *userns;
 static bool quiet, verbose;
 
 static const char manual[] =
@@ -43,7 +47,7 @@ static const char manual[] =
 "    binfmt-misc-handler - register, list and unregister BPF binfmt_misc handlers\n"
 "\n"
 "SYNOPSIS\n"
-"    binfmt-misc-handler register OBJ.bpf.o [--pin-dir DIR]\n"
+"    binfmt-misc-handler register OBJ.bpf.o [--userns PID|PATH] [--pin-dir DIR]\n"
 "    binfmt-misc-handler list [-q] [--pin-dir DIR]\n"
 "    binfmt-misc-handler unregister NAME [--pin-dir DIR]\n"
 "    binfmt-misc-handler help | --help\n"
@@ -73,6 +77,11 @@ static const char manual[] =
 "            registered NAME map MAP_ID link LINK_ID|- pin PATH\n"
 "        If one of the handlers cannot be registered, those registered before it\n"
 "        are unregistered again.\n"
+"        With --userns, the handlers are registered in that user namespace\n"
+"        instead of the caller's: the object is loaded first, with the caller's\n"
+"        privileges, then the tool joins the namespace (setns(2)) and registers\n"
+"        them there, where that namespace's binfmt_misc instances can name them.\n"
+"        This is how a sandbox without privileges gets a handler.\n"
 "\n"
 "    list\n"
 "        Prints the binfmt_misc_ops handlers registered in the kernel, one per\n"
@@ -91,6 +100,9 @@ static const char manual[] =
 "        Prints this manual.\n"
 "\n"
 "OPTIONS\n"
+"    -u, --userns PID|PATH\n"
+"        register: the user namespace to register in, as a process in it\n"
+"        (/proc/PID/ns/user) or a namespace file.\n"
 "    -d, --pin-dir DIR\n"
 "        The bpffs directory of the pins (default " DEFAULT_PIN_DIR ").\n"
 "    -q, --quiet\n"
@@ -129,7 +141,7 @@ static void __attribute__((format(printf, 1, 2))) err(const char *fmt, ...)
 static int usage(const char *why)
 {
 	err("%s", why);
-	fprintf(stderr, "usage: %s register OBJ.bpf.o | list [-q] | unregister NAME | help"
+	fprintf(stderr, "usage: %s register OBJ.bpf.o [--userns PID|PATH] | list [-q] | unregister NAME | help"
 		" [--pin-dir DIR]\n", prog);
 	return EXIT_USAGE;
 }
@@ -271,6 +283,31 @@ static void unregister_loaded(struct registered *r)
 	bpf_link__destroy(r->link);
 }
 
+static int join_userns(const char *ns)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (ns[strspn(ns, "0123456789")] == '\0')
+		snprintf(path, sizeof(path), "/proc/%s/ns/user", ns);
+	else if ((size_t)snprintf(path, sizeof(path), "%s", ns) >= sizeof(path)) {
+		err("%s: path too long", ns);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err("--userns %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (setns(fd, CLONE_NEWUSER)) {
+		err("--userns %s: joining it: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int cmd_register(const char *file)
 {
 	struct registered *done = NULL;
@@ -345,6 +382,13 @@ static int cmd_register(const char *file)
 		    verbose ? "" : " (-v shows the verifier's log)");
 		goto fail;
 	}
+	/*
+	 * Loading needs privileges in the initial user namespace; registering
+	 * needs none, and the module files a handler under the registering
+	 * task's user namespace. So join the target namespace only now.
+	 */
+	if (userns && join_userns(userns))
+		goto fail;
 
 	i = 0;
 	bpf_object__for_each_map(map, obj) {
@@ -794,6 +838,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pin-dir", required_argument, NULL, 'd' },
+		{ "userns", required_argument, NULL, 'u' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -803,12 +848,17 @@ int main(int argc, char **argv)
 	int c, nargs;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:qvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:u:qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!optarg[0])
 				return usage("--pin-dir: empty directory");
 			pin_dir = optarg;
+			break;
+		case 'u':
+			if (!optarg[0])
+				return usage("--userns: empty");
+			userns = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -840,6 +890,9 @@ int main(int argc, char **argv)
 		if (nargs != 1)
 			return usage("register: one OBJ.bpf.o");
 		return cmd_register(argv[optind]);
+	}
+	if (userns) {
+		return usage("--userns: only for register");
 	}
 	if (!strcmp(cmd, "list")) {
 		if (nargs)
