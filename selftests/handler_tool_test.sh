@@ -5,7 +5,8 @@
 # loaded module: register a selftest's bpf object (bpf/gen/bound.bpf.o, handler
 # bmt_bound, map "ops": the pin is named after the handler), list it, run a file
 # through a 'B' entry naming it, unregister it; a plain SEC(".struct_ops") map
-# (fixed_nolink.bpf.o, bmt_fixed) found by name; usage errors and the manual.
+# (fixed_nolink.bpf.o, bmt_fixed) found by name; a handler registered into
+# another user namespace (--userns); usage errors and the manual.
 # Only this module has 'B' entries (6.12's C module does not): on `c` every test
 # is skipped. Runs as root in the test guest; pins under /sys/fs/bpf (mounted
 # here if it is not). Prints TAP; the plan line comes last.
@@ -69,6 +70,7 @@ tests=("register of a bpf object: exit 0, one line per handler"
 	"unregister: with the entry removed, the file does not run (ENOEXEC)"
 	"a plain .struct_ops map: registered, listed without a link"
 	"a plain map stays registered without its pin; unregister finds it by name"
+	"register --userns PID: the handler is that namespace's, not the caller's"
 	"unregister nosuch: exit 1 and a message"
 	"register with the pin dir off bpffs: exit 1, says to mount bpffs"
 	"bad usage: exit 2"
@@ -172,11 +174,37 @@ tool list -q --pin-dir "$pins"
 expect_match "${tests[9]}" "^0 bmt_fixed [0-9]+ - - / 0 unregistered bmt_fixed / 0 \$" \
 	"$listed / $unreg / $rc $out"
 
+# --- --userns: how a sandbox without privileges gets a handler ---------------
+# A process in a user namespace of its own (and a mount namespace it owns); the
+# handler registered into it must be nameable by an entry of that namespace's
+# instance (mounted there) and not by the initial namespace's.
+mkdir -m 755 "$tmp/nsmnt"
+unshare --user --map-root-user --mount sleep 60 &
+ns_pid=$!
+for _ in $(seq 50); do
+	[ "$(readlink "/proc/$ns_pid/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
+	sleep 0.1
+done
+tool register "$gen/bound.bpf.o" --pin-dir "$pins" --userns "$ns_pid"
+reg="$rc $out $errout"
+# shellcheck disable=SC2016 # expanded by the inner shell
+in_ns=$(nsenter --user --mount --target "$ns_pid" sh -c '
+	mount -t binfmt_misc binfmt_misc "$1" &&
+		echo ":bmtest_ns:B::::bmt_bound:D" >"$1/register" && echo registered' sh "$tmp/nsmnt" 2>&1)
+in_init=$( (echo ":bmtest_tool3:B::::bmt_bound:" >"$procdir/register") 2>&1 | sed 's/.*: //')
+[ -e "$procdir/bmtest_tool3" ] && echo -1 >"$procdir/bmtest_tool3"
+kill "$ns_pid" 2>/dev/null
+wait "$ns_pid" 2>/dev/null
+tool unregister bmt_bound --pin-dir "$pins"
+expect_match "${tests[10]}" \
+	"^0 registered bmt_bound map [0-9]+ link [0-9]+ pin $pins/bmt_bound +/ registered / No such file or directory / 0\$" \
+	"$reg / $in_ns / $in_init / $rc"
+
 # --- errors and usage ---------------------------------------------------------
 tool unregister nosuch --pin-dir "$pins"
-expect_match "${tests[10]}" "^1 nosuch: no such handler registered" "$rc ${errout#*: }"
+expect_match "${tests[11]}" "^1 nosuch: no such handler registered" "$rc ${errout#*: }"
 tool register "$gen/bound.bpf.o" --pin-dir "$tmp/pins"
-expect_match "${tests[11]}" "^1 .* is not on bpffs \(mount it first: mount -t bpf bpf /sys/fs/bpf\) (absent)\$" \
+expect_match "${tests[12]}" "^1 .* is not on bpffs \(mount it first: mount -t bpf bpf /sys/fs/bpf\) (absent)\$" \
 	"$rc $errout $(tool list -q; [ -z "$out" ] && echo absent)"
 usage=
 for args in "" "frobnicate" "register" "register a b" "list extra" "unregister" \
@@ -185,12 +213,12 @@ for args in "" "frobnicate" "register" "register a b" "list extra" "unregister" 
 	tool $args
 	[ "$rc" = 2 ] && [[ $errout == *usage:* ]] || usage+="'$args': rc $rc, stderr: $errout"$'\n'
 done
-expect "${tests[12]}" "" "$usage"
+expect "${tests[13]}" "" "$usage"
 help=
 for args in --help help -h; do
 	tool $args
 	[ "$rc" = 0 ] && [[ $out == *SYNOPSIS* ]] && [[ $out == *"EXIT STATUS"* ]] && [ -z "$errout" ] ||
 		help+="'$args': rc $rc"$'\n'
 done
-expect "${tests[13]}" "" "$help"
+expect "${tests[14]}" "" "$help"
 finish
