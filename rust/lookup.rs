@@ -26,7 +26,6 @@
 use crate::grammar::Matcher;
 use crate::matching::Candidate;
 use core::cmp::Ordering;
-use core::ops::Range;
 
 /// The entries an index is built for, by position (registration order).
 pub trait Entries {
@@ -190,13 +189,15 @@ impl<'a> Index<'a> {
         Self { slots, shapes }
     }
 
-    /// The run of slots of shape `i`.
-    fn run(&self, i: usize) -> Range<usize> {
+    /// The slots of run `i`; none for arrays [`Index::build`] did not fill,
+    /// which a lookup must not panic on (in the kernel, a BUG()).
+    fn run(&self, i: usize) -> &'a [u32] {
+        let end = |i: usize| self.shapes.get(i).map_or(0, |s| s.end as usize);
         let start = match i {
             0 => 0,
-            _ => self.shapes[i - 1].end as usize,
+            _ => end(i - 1),
         };
-        start..self.shapes[i].end as usize
+        self.slots.get(start..end(i)).unwrap_or(&[])
     }
 
     /// The newest entry before position `below` that is a 'B' entry or whose key
@@ -220,7 +221,7 @@ impl<'a> Index<'a> {
             return None;
         }
         for i in 0..n - 2 {
-            let run = &self.slots[self.run(i)];
+            let run = self.run(i);
             let Some(&first) = run.first() else {
                 continue;
             };
@@ -246,7 +247,7 @@ impl<'a> Index<'a> {
             consider(&run[lo..hi]);
         }
         if let Some(ext) = candidate.extension() {
-            let run = &self.slots[self.run(n - 2)];
+            let run = self.run(n - 2);
             let key = |p: &u32| match entries.matcher(*p as usize) {
                 (Matcher::Extension(e), b) => b[e.clone()].cmp(ext),
                 _ => Ordering::Less,
@@ -255,7 +256,7 @@ impl<'a> Index<'a> {
             let hi = lo + run[lo..].partition_point(|p| key(p).is_eq());
             consider(&run[lo..hi]);
         }
-        consider(&self.slots[self.run(n - 1)]);
+        consider(self.run(n - 1));
         best
     }
 

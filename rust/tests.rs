@@ -1022,9 +1022,9 @@ mod lookup {
         assert_eq!(walk(&entries, &h, b"/x").asked, vec![1, 0]);
     }
 
-    /// A binary no entry matches looks at one key per shape, not at every entry.
+    /// A binary no entry matches yields no candidate, and a hit only its own.
     #[test]
-    fn a_miss_visits_no_entry() {
+    fn a_miss_yields_no_candidate() {
         let entries: Vec<TestEntry> = (0..1000u32)
             .map(|i| match i % 2 {
                 0 => TestEntry::magic(0, &i.to_be_bytes(), None),
