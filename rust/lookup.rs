@@ -243,8 +243,11 @@ impl<'a> Index<'a> {
                 cmp_masked(magic_of(m, b).0, window, mask)
             };
             let lo = run.partition_point(|p| key(p).is_lt());
-            let hi = lo + run[lo..].partition_point(|p| key(p).is_eq());
-            consider(&run[lo..hi]);
+            // Most binaries match no key of a shape: one search is enough.
+            if run.get(lo).is_some_and(|p| key(p).is_eq()) {
+                let hi = lo + run[lo..].partition_point(|p| key(p).is_eq());
+                consider(&run[lo..hi]);
+            }
         }
         if let Some(ext) = candidate.extension() {
             let run = self.run(n - 2);
