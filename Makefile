@@ -39,9 +39,9 @@ clippy:
 
 # `make rustfmt` of the kernel tree does not cover M= directories.
 rustfmt:
-	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs
+	rustfmt --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs rust/fuzz/fuzz_targets/lookup.rs
 rustfmtcheck:
-	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs
+	rustfmt --check --edition 2021 --config-path $(KDIR)/source/.rustfmt.toml rust/binfmt_misc.rs rust/host.rs rust/fuzz/fuzz_targets/register.rs rust/fuzz/fuzz_targets/lookup.rs
 
 host-test:
 	cargo test --manifest-path rust/Cargo.toml

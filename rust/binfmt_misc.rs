@@ -14,7 +14,7 @@
 //!   [`staging`] (what a bpf handler's programs stage for an exec), [`entry`]
 //!   (registered entries) and [`handler`] (the registered bpf handlers); at the
 //!   bottom the pure logic shared with the host crate (rust/host.rs):
-//!   [`grammar`], [`format`], [`matching`], [`bpf_rules`].
+//!   [`grammar`], [`format`], [`matching`], [`lookup`], [`bpf_rules`].
 
 #![deny(unsafe_code)]
 
@@ -38,6 +38,8 @@ mod bpf_rules;
 mod format;
 #[allow(unreachable_pub)]
 mod grammar;
+#[allow(unreachable_pub)]
+mod lookup;
 #[allow(unreachable_pub)]
 mod matching;
 

@@ -206,6 +206,11 @@ impl Entry {
         self.enabled.store(enabled, Ordering::Relaxed);
     }
 
+    /// The matcher and the buffer its ranges index, for the list's index.
+    pub(crate) fn matcher(&self) -> (&Matcher, &[u8]) {
+        (&self.registration.matcher, &self.buf)
+    }
+
     pub(crate) fn matches(&self, candidate: &Candidate<'_>) -> bool {
         matches(&self.registration.matcher, &self.buf, candidate)
     }

@@ -46,9 +46,10 @@ fn candidate(bprm: &BinPrm) -> Candidate<'_> {
 /// others, and a 'B' entry's `match` returning true commits to it. Entries
 /// whose files were released meanwhile (removed) are passed over.
 fn walk(registry: &Registry, bprm: &BinPrm, list: &EntryList) -> Result<InUse<Entry>> {
-    for entry in list.iter().rev().filter(|e| e.is_enabled()) {
+    let binary = candidate(bprm);
+    for entry in list.candidates(&binary).filter(|e| e.is_enabled()) {
         let Some(handler) = entry.handler() else {
-            if entry.matches(&candidate(bprm)) {
+            if entry.matches(&binary) {
                 if let Some(user) = InUse::join(entry) {
                     return Ok(user);
                 }

@@ -5,12 +5,15 @@
 
 #![no_std]
 
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
 pub mod bpf_rules;
 pub mod format;
 pub mod grammar;
+pub mod lookup;
+pub mod lookup_check;
 pub mod matching;
 pub mod register_text;
 

@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 use crate::entry::{Entry, EntryState};
+use crate::grammar::Matcher;
 use crate::handler::Handlers;
 use crate::kernel_ext::callback_state::{CallbackState, HasCallbackState};
 use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
 use crate::kernel_ext::slots::Slots;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
+use crate::lookup::{Entries, Index as Lookup, Shape};
 use crate::matching::Candidate;
 use crate::staging::Staging;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -25,6 +27,10 @@ use kernel::{new_mutex, pin_init};
 pub(crate) struct EntryList {
     /// kvmalloc'ed: a list of thousands of entries needs no high-order pages.
     entries: KVVec<Arc<Entry>>,
+    /// The index exec looks the entries up by (see [`crate::lookup`]), built
+    /// with the list, as the list never changes once published.
+    slots: KVVec<u32>,
+    shapes: KVVec<Shape>,
     /// Whether any entry is a 'B' entry, whose `match` program may sleep: then
     /// exec takes a reference on the list and searches it outside RCU.
     has_bpf: bool,
@@ -45,10 +51,19 @@ impl EntryList {
             new.push(e, GFP_KERNEL_ACCOUNT)?;
         }
         let has_bpf = new.iter().any(|e| e.is_bpf());
+        let mut slots = KVVec::new();
+        slots.extend_with(new.len(), 0, GFP_KERNEL_ACCOUNT)?;
+        // Only more than 2^32 entries are too many: no memory holds them.
+        let n = Lookup::sort(&new[..], &mut slots).map_err(|_| ENOMEM)?;
+        let mut shapes = KVVec::new();
+        shapes.extend_with(n, Shape::default(), GFP_KERNEL_ACCOUNT)?;
+        Lookup::build(&new[..], &slots, &mut shapes);
         RcuValue::new(
             Arc::new(
                 Self {
                     entries: new,
+                    slots,
+                    shapes,
                     has_bpf,
                 },
                 GFP_KERNEL_ACCOUNT,
@@ -59,6 +74,31 @@ impl EntryList {
 
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Entry>> {
         self.entries.iter()
+    }
+
+    /// Newest first, the entries that may recognise `candidate`: every 'B'
+    /// entry and the static ones whose key is the binary's, which the caller
+    /// checks, as whether they are enabled.
+    pub(crate) fn candidates<'a>(
+        &'a self,
+        candidate: &'a Candidate<'a>,
+    ) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
+        Lookup::new(&self.slots, &self.shapes)
+            .candidates(&self.entries[..], candidate)
+            .filter_map(|pos| self.entries.get(pos))
+    }
+}
+
+impl Entries for [Arc<Entry>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn matcher(&self, pos: usize) -> (&Matcher, &[u8]) {
+        // The index holds only positions of this list; a matcher that matches
+        // nothing statically beats a BUG() all the same.
+        static NONE: Matcher = Matcher::Bpf;
+        self.get(pos).map_or((&NONE, &[]), |e| e.matcher())
     }
 }
 
@@ -242,8 +282,7 @@ impl Instance {
         if list.has_bpf {
             return Some(Found::Walk(list.clone()));
         }
-        list.iter()
-            .rev()
+        list.candidates(candidate)
             .filter(|e| e.is_enabled() && e.matches(candidate))
             .find_map(InUse::join)
             .map(Found::Entry)

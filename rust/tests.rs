@@ -934,3 +934,118 @@ fn set_flags_maps_to_static_flags() {
         Err(FlagsError::Invalid)
     );
 }
+
+mod lookup {
+    use super::XorShift;
+    use crate::grammar::BINPRM_BUF_SIZE;
+    use crate::lookup::Index;
+    use crate::lookup_check::{build, check, check_bytes, indexed, linear, TestEntry, Walk};
+    use crate::matching::Candidate;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn elf_header(class: u8, machine: u8) -> [u8; BINPRM_BUF_SIZE] {
+        let mut h = [0; BINPRM_BUF_SIZE];
+        h[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        h[4] = class;
+        h[18] = machine;
+        h
+    }
+
+    fn walk(entries: &[TestEntry], header: &[u8; BINPRM_BUF_SIZE], path: &[u8]) -> Walk {
+        let c = Candidate { header, path };
+        check(entries, &c);
+        let (slots, shapes) = build(entries);
+        indexed(entries, &Index::new(&slots, &shapes), &c)
+    }
+
+    /// Random entry sets and binaries: the index must find what the walk finds,
+    /// asking the same 'B' entries in the same order.
+    #[test]
+    fn random_sets_match_the_walk() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let data: Vec<u8> = (0..rng.below(600)).map(|_| rng.next() as u8).collect();
+            check_bytes(&data);
+        }
+    }
+
+    #[test]
+    fn newest_match_wins_across_shapes() {
+        let mask = b"\xff\xff\xff\xff\xff\xfe";
+        let entries = [
+            TestEntry::magic(0, b"\x7fELF\x02\x01", Some(mask)),
+            TestEntry::magic(0, b"\x7fELF", None),
+            TestEntry::magic(18, b"\x28", None),
+            TestEntry::extension(b"py"),
+            TestEntry::magic(0, b"\x7fELF\x02\x00", Some(mask)),
+        ];
+        let h = elf_header(2, 0x28);
+        // The newest, masked, then the one at offset 18 once it is disabled.
+        assert_eq!(walk(&entries, &h, b"/x").chosen, Some(4));
+        let [a, b, c, d, e] = entries;
+        let entries = [a, b, c, d, e.disabled()];
+        assert_eq!(walk(&entries, &h, b"/x").chosen, Some(2));
+        assert_eq!(walk(&entries, &h, b"/x.py").chosen, Some(3));
+        assert_eq!(walk(&entries, &[0; BINPRM_BUF_SIZE], b"/x").chosen, None);
+    }
+
+    #[test]
+    fn bpf_entries_are_asked_in_list_order() {
+        let entries = [
+            TestEntry::bpf(true),
+            TestEntry::magic(0, b"\x7fELF", None),
+            TestEntry::bpf(false),
+            TestEntry::extension(b"sh"),
+            TestEntry::bpf(false).disabled(),
+            TestEntry::bpf(false),
+        ];
+        let h = elf_header(2, 0);
+        let w = walk(&entries, &h, b"/x");
+        assert_eq!((w.asked, w.chosen), (vec![5, 2], Some(1)));
+        let w = walk(&entries, &h, b"/x.sh");
+        assert_eq!((w.asked, w.chosen), (vec![5], Some(3)));
+        let w = walk(&entries, &[0; BINPRM_BUF_SIZE], b"/x");
+        let c = Candidate {
+            header: &[0; BINPRM_BUF_SIZE],
+            path: b"/x",
+        };
+        assert_eq!(w, linear(&entries, &c));
+        assert_eq!((w.asked, w.chosen), (vec![5, 2, 0], Some(0)));
+    }
+
+    #[test]
+    fn empty_and_bpf_only_lists() {
+        let h = [0; BINPRM_BUF_SIZE];
+        assert_eq!(walk(&[], &h, b"/x.a").chosen, None);
+        let entries = [TestEntry::bpf(false), TestEntry::bpf(false)];
+        assert_eq!(walk(&entries, &h, b"/x").asked, vec![1, 0]);
+    }
+
+    /// A binary no entry matches yields no candidate, and a hit only its own.
+    #[test]
+    fn a_miss_yields_no_candidate() {
+        let entries: Vec<TestEntry> = (0..1000u32)
+            .map(|i| match i % 2 {
+                0 => TestEntry::magic(0, &i.to_be_bytes(), None),
+                _ => TestEntry::extension(std::format!("e{i}").as_bytes()),
+            })
+            .collect();
+        let (slots, shapes) = build(&entries);
+        assert_eq!(shapes.len(), 3);
+        let index = Index::new(&slots, &shapes);
+        let h = [0xee; BINPRM_BUF_SIZE];
+        let c = Candidate {
+            header: &h,
+            path: b"/x.e",
+        };
+        assert_eq!(index.candidates(&entries[..], &c).count(), 0);
+        let h = [0; BINPRM_BUF_SIZE];
+        let c = Candidate {
+            header: &h,
+            path: b"/x.e999",
+        };
+        let found: Vec<usize> = index.candidates(&entries[..], &c).collect();
+        assert_eq!(found, vec![999, 0]);
+    }
+}

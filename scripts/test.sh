@@ -58,6 +58,8 @@ fi
 
 # libFuzzer over the register grammar: no panic, no hang, round trips hold.
 check "fuzz: register grammar, 120 s (scripts/fuzz.sh)" scripts/fuzz.sh 120
+# And over the entry index: exec must find what upstream's walk finds.
+check "fuzz: entry index against the walk, 60 s (scripts/fuzz.sh)" scripts/fuzz.sh 60 lookup
 
 # The selftests on a kernel (BMRS_KERNEL: test or debian), both implementations,
 # their counts added to ours.

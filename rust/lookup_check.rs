@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The differential check of [`lookup`](crate::lookup) against upstream's walk,
+//! for host tests and the fuzzer: entry sets and binaries decoded from bytes,
+//! exec modelled as the 'B' entries asked in order and the entry chosen.
+
+#![forbid(unsafe_code)]
+
+use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
+use crate::lookup::{Entries, Index, Shape};
+use crate::matching::{matches, Candidate};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// An entry as exec sees it.
+pub struct TestEntry {
+    pub buf: Vec<u8>,
+    pub matcher: Matcher,
+    pub enabled: bool,
+    /// What a 'B' entry's `match` answers (for a binary whose third byte is
+    /// even; the opposite for an odd one).
+    pub accepts: bool,
+}
+
+impl TestEntry {
+    /// A magic entry: `magic` at `offset`, with `mask` if any.
+    pub fn magic(offset: usize, magic: &[u8], mask: Option<&[u8]>) -> Self {
+        let mut buf = magic.to_vec();
+        let mask = mask.map(|k| {
+            buf.extend_from_slice(k);
+            magic.len()..magic.len() + k.len()
+        });
+        Self::new(
+            buf,
+            Matcher::Magic {
+                offset,
+                magic: 0..magic.len(),
+                mask,
+            },
+        )
+    }
+
+    /// An extension entry.
+    pub fn extension(ext: &[u8]) -> Self {
+        Self::new(ext.to_vec(), Matcher::Extension(0..ext.len()))
+    }
+
+    /// A 'B' entry whose `match` answers `accepts`.
+    pub fn bpf(accepts: bool) -> Self {
+        Self {
+            accepts,
+            ..Self::new(Vec::new(), Matcher::Bpf)
+        }
+    }
+
+    fn new(buf: Vec<u8>, matcher: Matcher) -> Self {
+        Self {
+            buf,
+            matcher,
+            enabled: true,
+            accepts: false,
+        }
+    }
+
+    pub fn disabled(self) -> Self {
+        Self {
+            enabled: false,
+            ..self
+        }
+    }
+}
+
+impl Entries for [TestEntry] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn matcher(&self, pos: usize) -> (&Matcher, &[u8]) {
+        (&self[pos].matcher, &self[pos].buf)
+    }
+}
+
+/// What an exec did: the 'B' entries it asked, in order, and the entry it chose.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Walk {
+    pub asked: Vec<usize>,
+    pub chosen: Option<usize>,
+}
+
+fn step(entries: &[TestEntry], c: &Candidate<'_>, pos: usize, walk: &mut Walk) -> bool {
+    let e = &entries[pos];
+    if !e.enabled {
+        return false;
+    }
+    if let Matcher::Bpf = e.matcher {
+        walk.asked.push(pos);
+        if e.accepts != (c.header[2] & 1 == 1) {
+            walk.chosen = Some(pos);
+            return true;
+        }
+        return false;
+    }
+    if matches(&e.matcher, &e.buf, c) {
+        walk.chosen = Some(pos);
+        return true;
+    }
+    false
+}
+
+/// Upstream's walk: every entry, newest first.
+pub fn linear(entries: &[TestEntry], c: &Candidate<'_>) -> Walk {
+    let mut walk = Walk {
+        asked: Vec::new(),
+        chosen: None,
+    };
+    for pos in (0..entries.len()).rev() {
+        if step(entries, c, pos, &mut walk) {
+            break;
+        }
+    }
+    walk
+}
+
+/// An index of `entries`, built as the kernel builds it.
+pub fn build(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
+    let mut slots = vec![0; entries.len()];
+    let n = Index::sort(entries, &mut slots).unwrap();
+    let mut shapes = vec![Shape::default(); n];
+    Index::build(entries, &slots, &mut shapes);
+    (slots, shapes)
+}
+
+/// The walk over the index's candidates.
+pub fn indexed(entries: &[TestEntry], index: &Index<'_>, c: &Candidate<'_>) -> Walk {
+    let mut walk = Walk {
+        asked: Vec::new(),
+        chosen: None,
+    };
+    for pos in index.candidates(entries, c) {
+        if step(entries, c, pos, &mut walk) {
+            break;
+        }
+    }
+    walk
+}
+
+/// Checks the index of `entries` against the walk for `c`: the same 'B' entries
+/// asked in the same order, the same entry chosen, and, enabled or not, exactly
+/// the 'B' entries and the entries that match as candidates, newest first.
+pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
+    let (slots, shapes) = build(entries);
+    let index = Index::new(&slots, &shapes);
+    assert_eq!(indexed(entries, &index, c), linear(entries, c));
+    let all: Vec<usize> = index.candidates(entries, c).collect();
+    let expected: Vec<usize> = (0..entries.len())
+        .rev()
+        .filter(|&p| {
+            let e = &entries[p];
+            matches!(e.matcher, Matcher::Bpf) || matches(&e.matcher, &e.buf, c)
+        })
+        .collect();
+    assert_eq!(all, expected);
+}
+
+/// Bytes read as choices; zeros once they run out.
+struct Choices<'a>(&'a [u8]);
+
+impl Choices<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::from(self.byte()) % n
+    }
+
+    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())]
+    }
+}
+
+/// Few values, so that keys collide and binaries match.
+const BYTES: [u8; 4] = [0x00, 0x01, 0x7f, 0xff];
+const MASKS: [u8; 4] = [0xff, 0x0f, 0xf0, 0x00];
+const OFFSETS: [usize; 6] = [0, 1, 2, 3, 16, 250];
+
+/// An entry set decoded from `choices`.
+fn entries(ch: &mut Choices<'_>) -> Vec<TestEntry> {
+    let n = ch.below(48);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let kind = ch.below(8);
+        let e = match kind {
+            0..=4 => {
+                let offset = ch.pick(&OFFSETS);
+                let len = (1 + ch.below(4)).min(BINPRM_BUF_SIZE - offset);
+                let magic: Vec<u8> = (0..len).map(|_| ch.pick(&BYTES)).collect();
+                let mask: Option<Vec<u8>> =
+                    (kind >= 3).then(|| (0..len).map(|_| ch.pick(&MASKS)).collect());
+                TestEntry::magic(offset, &magic, mask.as_deref())
+            }
+            5 | 6 => {
+                let len = ch.below(3);
+                let ext: Vec<u8> = (0..len).map(|_| ch.pick(b"ab")).collect();
+                TestEntry::extension(&ext)
+            }
+            _ => TestEntry::bpf(ch.byte() & 1 == 1),
+        };
+        out.push(if ch.below(5) == 0 { e.disabled() } else { e });
+    }
+    out
+}
+
+/// A binary for `entries`, often aimed at one of them.
+fn binary(ch: &mut Choices<'_>, entries: &[TestEntry]) -> ([u8; BINPRM_BUF_SIZE], Vec<u8>) {
+    let mut header = [0u8; BINPRM_BUF_SIZE];
+    for _ in 0..ch.below(4) {
+        let Some(e) = entries.get(ch.below(entries.len().max(1))) else {
+            break;
+        };
+        if let Matcher::Magic { offset, magic, .. } = &e.matcher {
+            header[*offset..*offset + magic.len()].copy_from_slice(&e.buf[magic.clone()]);
+        }
+    }
+    // Changes that masks may or may not hide.
+    for _ in 0..ch.below(6) {
+        let at = ch.pick(&OFFSETS) + ch.below(4);
+        if let Some(b) = header.get_mut(at) {
+            *b ^= ch.pick(&MASKS);
+        }
+    }
+    let mut path = b"/bin/x".to_vec();
+    match ch.below(6) {
+        0 => {}
+        1 => path.extend_from_slice(b".a"),
+        2 => path.extend_from_slice(b".ab"),
+        3 => path.extend_from_slice(b"."),
+        4 => path.extend_from_slice(b".a/b"),
+        _ => {
+            let e = entries.get(ch.below(entries.len().max(1)));
+            if let Some(TestEntry {
+                matcher: Matcher::Extension(ext),
+                buf,
+                ..
+            }) = e
+            {
+                path.push(b'.');
+                path.extend_from_slice(&buf[ext.clone()]);
+            }
+        }
+    }
+    (header, path)
+}
+
+/// Decodes an entry set and binaries from `data` and checks each; panics on a
+/// difference.
+pub fn check_bytes(data: &[u8]) {
+    let mut ch = Choices(data);
+    let entries = entries(&mut ch);
+    for _ in 0..1 + ch.below(8) {
+        let (header, path) = binary(&mut ch, &entries);
+        let c = Candidate {
+            header: &header,
+            path: &path,
+        };
+        check(&entries, &c);
+    }
+}
