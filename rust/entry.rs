@@ -12,10 +12,10 @@ use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::use_count::{HasUseCount, InUse, UseCount};
 use crate::matching::{matches, Candidate};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
-use kernel::{new_mutex, pin_init};
 
 /// Where an entry is in its life; changed under the root inode lock.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,7 +108,6 @@ impl EntryFiles {
 }
 
 /// One registered handler.
-#[pin_data]
 pub(crate) struct Entry {
     /// The register string as parsed in place; `registration` indexes it.
     buf: KVec<u8>,
@@ -119,9 +118,9 @@ pub(crate) struct Entry {
     /// A 'B' entry's handler, kept alive by the entry.
     handler: Option<Arc<Handler>>,
     /// A 'B' entry's bound interpreters while it is staged, in binding order;
-    /// sealing moves them to `files`.
-    #[pin]
-    staged_bindings: Mutex<KVec<Binding>>,
+    /// sealing moves them to `files`. Allocated for 'B' entries only: a lock
+    /// (with lockdep, well over a hundred bytes) is most of an entry's size.
+    staged_bindings: Option<Pin<KBox<Mutex<KVec<Binding>>>>>,
 }
 
 impl HasUseCount for Entry {
@@ -142,8 +141,15 @@ impl Entry {
         handler: Option<Arc<Handler>>,
     ) -> Result<Arc<Self>> {
         let disabled = registration.disabled;
-        Arc::pin_init(
-            pin_init!(Self {
+        let staged_bindings = match registration.matcher {
+            Matcher::Bpf => Some(KBox::pin_init(
+                new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::staged_bindings"),
+                GFP_KERNEL_ACCOUNT,
+            )?),
+            _ => None,
+        };
+        Ok(Arc::new(
+            Self {
                 buf,
                 registration,
                 enabled: AtomicBool::new(!disabled),
@@ -153,10 +159,10 @@ impl Entry {
                     bindings: SetOnce::new(),
                 }),
                 handler,
-                staged_bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::staged_bindings"),
-            }),
+                staged_bindings,
+            },
             GFP_KERNEL_ACCOUNT,
-        )
+        )?)
     }
 
     pub(crate) fn name(&self) -> &CStr {
@@ -220,7 +226,10 @@ impl Entry {
     /// that the entry is staged. A refused binding comes back, to be closed
     /// after the lock is dropped.
     pub(crate) fn bind(&self, binding: Binding) -> core::result::Result<(), (Error, Binding)> {
-        let mut bindings = self.staged_bindings.lock();
+        let Some(bindings) = &self.staged_bindings else {
+            return Err((EINVAL, binding));
+        };
+        let mut bindings = bindings.lock();
         if bindings.iter().any(|b| b.name == binding.name) {
             return Err((EEXIST, binding));
         }
@@ -239,7 +248,10 @@ impl Entry {
     /// `user` (a use of this entry) when it is sealed. Nothing changes if
     /// there is no memory for it.
     pub(crate) fn seal_bindings(&self, user: &InUse<Entry>) -> Result {
-        let mut staged = self.staged_bindings.lock();
+        let Some(staged) = &self.staged_bindings else {
+            return Ok(());
+        };
+        let mut staged = staged.lock();
         let sealed = KBox::new(core::mem::take(&mut *staged), GFP_KERNEL_ACCOUNT)?;
         if let Err(again) = user.value().bindings.set(sealed) {
             *staged = KBox::into_inner(again);
@@ -261,11 +273,12 @@ impl Entry {
                 bindings.iter().map(|b| (&b.name[..], b.path_bytes())),
             )
         };
-        let staged = this.staged_bindings.lock();
-        if !staged.is_empty() {
-            return text(out, &staged);
+        if let Some(staged) = &this.staged_bindings {
+            let staged = staged.lock();
+            if !staged.is_empty() {
+                return text(out, &staged);
+            }
         }
-        drop(staged);
         match InUse::join(this) {
             Some(user) => text(out, user.value().bindings.get().map_or(&[][..], |b| &b[..])),
             None => text(out, &[]),
