@@ -7,10 +7,12 @@
 
 use crate::grammar::{Flags, Matcher, Registration};
 use crate::handler::Handler;
+use crate::kernel_ext::boxed::into_boxed_slice;
 use crate::kernel_ext::exec_file::ExecFile;
 use crate::kernel_ext::set_once::SetOnce;
 use crate::kernel_ext::use_count::{HasUseCount, InUse, UseCount};
 use crate::matching::{matches, Candidate};
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -107,22 +109,130 @@ impl EntryFiles {
     }
 }
 
-/// One registered handler.
+/// A range of a register string: at most [`crate::grammar::MAX_REGISTER_LENGTH`]
+/// bytes and the parser's pad, so 16 bits hold its ends.
+#[derive(Clone, Copy)]
+struct Span(u16, u16);
+
+impl Span {
+    fn new(range: &Range<usize>) -> Result<Self> {
+        Ok(Self(
+            u16::try_from(range.start).map_err(|_| EINVAL)?,
+            u16::try_from(range.end).map_err(|_| EINVAL)?,
+        ))
+    }
+
+    fn range(self) -> Range<usize> {
+        usize::from(self.0)..usize::from(self.1)
+    }
+}
+
+/// A [`Registration`] in a quarter of its size, rebuilt where it is used: with a
+/// thousand entries, each byte of an entry is a kilobyte of kernel memory, and
+/// upstream's entry holds the same facts in a few words.
+#[derive(Clone, Copy)]
+struct PackedRegistration {
+    name: Span,
+    interpreter: Span,
+    /// The extension, or the magic.
+    pattern: Span,
+    mask: Option<Span>,
+    offset: u16,
+    kind: MatcherKind,
+    flags: Flags,
+    disabled: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MatcherKind {
+    Extension,
+    Magic,
+    Bpf,
+}
+
+impl PackedRegistration {
+    fn new(r: &Registration) -> Result<Self> {
+        let none = Span(0, 0);
+        let (kind, pattern, mask, offset) = match &r.matcher {
+            Matcher::Extension(ext) => (MatcherKind::Extension, Span::new(ext)?, None, 0),
+            Matcher::Magic {
+                offset,
+                magic,
+                mask,
+            } => (
+                MatcherKind::Magic,
+                Span::new(magic)?,
+                mask.as_ref().map(Span::new).transpose()?,
+                u16::try_from(*offset).map_err(|_| EINVAL)?,
+            ),
+            Matcher::Bpf => (MatcherKind::Bpf, none, None, 0),
+        };
+        Ok(Self {
+            name: Span::new(&r.name)?,
+            interpreter: Span::new(&r.interpreter)?,
+            pattern,
+            mask,
+            offset,
+            kind,
+            flags: r.flags,
+            disabled: r.disabled,
+        })
+    }
+
+    fn matcher(&self) -> Matcher {
+        match self.kind {
+            MatcherKind::Extension => Matcher::Extension(self.pattern.range()),
+            MatcherKind::Magic => Matcher::Magic {
+                offset: usize::from(self.offset),
+                magic: self.pattern.range(),
+                mask: self.mask.map(Span::range),
+            },
+            MatcherKind::Bpf => Matcher::Bpf,
+        }
+    }
+
+    fn unpack(&self) -> Registration {
+        Registration {
+            name: self.name.range(),
+            matcher: self.matcher(),
+            interpreter: self.interpreter.range(),
+            flags: self.flags,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// What only a 'B' entry has, apart, so that other entries do not carry it.
 #[pin_data]
-pub(crate) struct Entry {
-    /// The register string as parsed in place; `registration` indexes it.
-    buf: KVec<u8>,
-    registration: Registration,
-    enabled: AtomicBool,
-    state: AtomicU8,
-    files: UseCount<EntryFiles>,
-    /// A 'B' entry's handler, kept alive by the entry.
-    handler: Option<Arc<Handler>>,
-    /// A 'B' entry's bound interpreters while it is staged, in binding order;
+struct BpfPart {
+    /// The entry's handler, kept alive by the entry.
+    handler: Arc<Handler>,
+    /// The bound interpreters while the entry is staged, in binding order;
     /// sealing moves them to `files`.
     #[pin]
     staged_bindings: Mutex<KVec<Binding>>,
 }
+
+/// One registered handler.
+///
+/// Its size matters: upstream's entry is one allocation of its node and the
+/// register string (192 bytes for a typical string). This one is 88 bytes, a
+/// 96-byte allocation with the `Arc`'s count, plus the string, and one pointer
+/// in the list exec searches.
+pub(crate) struct Entry {
+    /// The register string as parsed in place; `registration` indexes it.
+    buf: KBox<[u8]>,
+    registration: PackedRegistration,
+    enabled: AtomicBool,
+    state: AtomicU8,
+    files: UseCount<EntryFiles>,
+    /// Allocated for 'B' entries only: a lock (with lockdep, well over a
+    /// hundred bytes) would be most of an entry's size.
+    bpf: Option<Pin<KBox<BpfPart>>>,
+}
+
+// Keeps an entry, with the `Arc`'s count, in a 96-byte allocation.
+const _: () = assert!(core::mem::size_of::<Entry>() <= 88);
 
 impl HasUseCount for Entry {
     type Value = EntryFiles;
@@ -142,29 +252,40 @@ impl Entry {
         handler: Option<Arc<Handler>>,
     ) -> Result<Arc<Self>> {
         let disabled = registration.disabled;
-        Arc::pin_init(
-            pin_init!(Self {
+        let bpf = match handler {
+            Some(handler) => Some(KBox::pin_init(
+                pin_init!(BpfPart {
+                    handler,
+                    staged_bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::staged_bindings"),
+                }),
+                GFP_KERNEL_ACCOUNT,
+            )?),
+            None => None,
+        };
+        // The parser's buffer is exactly as long as it was allocated.
+        let buf = into_boxed_slice(buf).map_err(|_| EINVAL)?;
+        Ok(Arc::new(
+            Self {
                 buf,
-                registration,
+                registration: PackedRegistration::new(&registration)?,
                 enabled: AtomicBool::new(!disabled),
                 state: AtomicU8::new(EntryState::Removed as u8),
                 files: UseCount::new(EntryFiles {
                     interp: interp_file,
                     bindings: SetOnce::new(),
                 }),
-                handler,
-                staged_bindings <- new_mutex!(KVec::new(), "binfmt_misc_rs::Entry::staged_bindings"),
-            }),
+                bpf,
+            },
             GFP_KERNEL_ACCOUNT,
-        )
+        )?)
     }
 
     pub(crate) fn name(&self) -> &CStr {
-        cstr_at(&self.buf, &self.registration.name)
+        cstr_at(&self.buf, &self.registration.name.range())
     }
 
     pub(crate) fn interpreter(&self) -> &CStr {
-        Self::interpreter_of(&self.buf, &self.registration)
+        cstr_at(&self.buf, &self.registration.interpreter.range())
     }
 
     /// The interpreter of a registration parsed from `buf`, before it is an
@@ -178,11 +299,11 @@ impl Entry {
     }
 
     pub(crate) fn handler(&self) -> Option<&Arc<Handler>> {
-        self.handler.as_ref()
+        self.bpf.as_ref().map(|b| &b.handler)
     }
 
     pub(crate) fn is_bpf(&self) -> bool {
-        matches!(self.registration.matcher, Matcher::Bpf)
+        self.registration.kind == MatcherKind::Bpf
     }
 
     pub(crate) fn state(&self) -> EntryState {
@@ -212,7 +333,7 @@ impl Entry {
     }
 
     pub(crate) fn matches(&self, candidate: &Candidate<'_>) -> bool {
-        matches(&self.registration.matcher, &self.buf, candidate)
+        matches(&self.registration.matcher(), &self.buf, candidate)
     }
 
     /// The entry's file is gone (evicted): it stops using the entry's files,
@@ -225,7 +346,10 @@ impl Entry {
     /// that the entry is staged. A refused binding comes back, to be closed
     /// after the lock is dropped.
     pub(crate) fn bind(&self, binding: Binding) -> core::result::Result<(), (Error, Binding)> {
-        let mut bindings = self.staged_bindings.lock();
+        let Some(bpf) = &self.bpf else {
+            return Err((EINVAL, binding));
+        };
+        let mut bindings = bpf.staged_bindings.lock();
         if bindings.iter().any(|b| b.name == binding.name) {
             return Err((EEXIST, binding));
         }
@@ -244,7 +368,10 @@ impl Entry {
     /// `user` (a use of this entry) when it is sealed. Nothing changes if
     /// there is no memory for it.
     pub(crate) fn seal_bindings(&self, user: &InUse<Entry>) -> Result {
-        let mut staged = self.staged_bindings.lock();
+        let Some(bpf) = &self.bpf else {
+            return Ok(());
+        };
+        let mut staged = bpf.staged_bindings.lock();
         let sealed = KBox::new(core::mem::take(&mut *staged), GFP_KERNEL_ACCOUNT)?;
         if let Err(again) = user.value().bindings.set(sealed) {
             *staged = KBox::into_inner(again);
@@ -261,16 +388,17 @@ impl Entry {
             crate::format::write_entry(
                 out,
                 &this.buf,
-                &this.registration,
+                &this.registration.unpack(),
                 this.is_enabled(),
                 bindings.iter().map(|b| (&b.name[..], b.path_bytes())),
             )
         };
-        let staged = this.staged_bindings.lock();
-        if !staged.is_empty() {
-            return text(out, &staged);
+        if let Some(bpf) = &this.bpf {
+            let staged = bpf.staged_bindings.lock();
+            if !staged.is_empty() {
+                return text(out, &staged);
+            }
         }
-        drop(staged);
         match InUse::join(this) {
             Some(user) => text(out, user.value().bindings.get().map_or(&[][..], |b| &b[..])),
             None => text(out, &[]),

@@ -27,6 +27,7 @@ mod bindings;
 mod c_table;
 
 pub(crate) mod binfmt;
+pub(crate) mod boxed;
 pub(crate) mod bprm;
 pub(crate) mod call_table;
 pub(crate) mod callback_state;

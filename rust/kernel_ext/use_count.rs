@@ -4,7 +4,7 @@
 
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::sync::Arc;
 
 /// A value held for as long as some user holds it, as upstream's entry `users`
@@ -16,7 +16,9 @@ use kernel::sync::Arc;
 /// `value` is `Some` while `users` is not zero, and is changed only by the user
 /// that takes `users` to zero (or by drop).
 pub(crate) struct UseCount<T> {
-    users: AtomicUsize,
+    /// 32 bits, as upstream's `refcount_t`: it packs with `creator_left`, a
+    /// word less in every entry. A join that would overflow it fails.
+    users: AtomicU32,
     /// Whether the creator has left.
     creator_left: AtomicBool,
     value: UnsafeCell<Option<T>>,
@@ -31,7 +33,7 @@ impl<T> UseCount<T> {
     /// `value` with one user, the creator, which [`UseCount::leave_creator`] releases.
     pub(crate) fn new(value: T) -> Self {
         Self {
-            users: AtomicUsize::new(1),
+            users: AtomicU32::new(1),
             creator_left: AtomicBool::new(false),
             value: UnsafeCell::new(Some(value)),
         }
@@ -51,7 +53,11 @@ impl<T> UseCount<T> {
     fn join(&self) -> bool {
         self.users
             .fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| {
-                (n != 0).then(|| n + 1)
+                if n == 0 {
+                    None
+                } else {
+                    n.checked_add(1)
+                }
             })
             .is_ok()
     }
