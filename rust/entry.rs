@@ -328,8 +328,8 @@ impl Entry {
     }
 
     /// The matcher and the buffer its ranges index, for the list's index.
-    pub(crate) fn matcher(&self) -> (&Matcher, &[u8]) {
-        (&self.registration.matcher, &self.buf)
+    pub(crate) fn matcher(&self) -> (Matcher, &[u8]) {
+        (self.registration.matcher(), &self.buf)
     }
 
     pub(crate) fn matches(&self, candidate: &Candidate<'_>) -> bool {

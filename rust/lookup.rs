@@ -32,7 +32,7 @@ pub trait Entries {
     /// How many entries there are.
     fn count(&self) -> usize;
     /// The matcher of the entry at `pos` and the buffer its ranges index.
-    fn matcher(&self, pos: usize) -> (&Matcher, &[u8]);
+    fn matcher(&self, pos: usize) -> (Matcher, &[u8]);
 }
 
 /// A run of magic entries with the same offset, length and mask.
@@ -92,6 +92,7 @@ fn cmp_masked(a: &[u8], b: &[u8], mask: Option<&[u8]>) -> Ordering {
 fn cmp_entries(entries: &(impl Entries + ?Sized), a: usize, b: usize) -> Ordering {
     let (ma, ba) = entries.matcher(a);
     let (mb, bb) = entries.matcher(b);
+    let (ma, mb) = (&ma, &mb);
     let by_key = match (ma, mb) {
         (Matcher::Magic { .. }, Matcher::Magic { .. }) => {
             let sa = shape_of(ma, ba);
@@ -132,14 +133,14 @@ impl<'a> Index<'a> {
         slots.sort_unstable_by(|&a, &b| cmp_entries(entries, a as usize, b as usize));
         let magic = slots
             .iter()
-            .take_while(|&&s| class(entries.matcher(s as usize).0) == 0)
+            .take_while(|&&s| class(&entries.matcher(s as usize).0) == 0)
             .count();
         let distinct = slots[..magic]
             .windows(2)
             .filter(|w| {
                 let (ma, ba) = entries.matcher(w[0] as usize);
                 let (mb, bb) = entries.matcher(w[1] as usize);
-                shape_of(ma, ba) != shape_of(mb, bb)
+                shape_of(&ma, ba) != shape_of(&mb, bb)
             })
             .count();
         // One run per change of shape, one more for the first, and two runs,
@@ -162,15 +163,15 @@ impl<'a> Index<'a> {
             }
             n += 1;
         };
-        let class_at = |i: usize| class(entries.matcher(slots[i] as usize).0);
+        let class_at = |i: usize| class(&entries.matcher(slots[i] as usize).0);
         let mut i = 0;
         while i < slots.len() && class_at(i) == 0 {
             let (m, b) = entries.matcher(slots[i] as usize);
-            let shape = shape_of(m, b);
+            let shape = shape_of(&m, b);
             i += 1;
             while i < slots.len() && class_at(i) == 0 && {
                 let (m, b) = entries.matcher(slots[i] as usize);
-                shape_of(m, b) == shape
+                shape_of(&m, b) == shape
             } {
                 i += 1;
             }
@@ -230,7 +231,7 @@ impl<'a> Index<'a> {
                 offset,
                 magic,
                 mask,
-            } = m
+            } = &m
             else {
                 continue;
             };
@@ -240,7 +241,7 @@ impl<'a> Index<'a> {
             };
             let key = |p: &u32| {
                 let (m, b) = entries.matcher(*p as usize);
-                cmp_masked(magic_of(m, b).0, window, mask)
+                cmp_masked(magic_of(&m, b).0, window, mask)
             };
             let lo = run.partition_point(|p| key(p).is_lt());
             // Most binaries match no key of a shape: one search is enough.

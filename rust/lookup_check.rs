@@ -75,8 +75,8 @@ impl Entries for [TestEntry] {
         self.len()
     }
 
-    fn matcher(&self, pos: usize) -> (&Matcher, &[u8]) {
-        (&self[pos].matcher, &self[pos].buf)
+    fn matcher(&self, pos: usize) -> (Matcher, &[u8]) {
+        (self[pos].matcher.clone(), &self[pos].buf)
     }
 }
 
