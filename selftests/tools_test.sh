@@ -24,37 +24,8 @@ qdir=${BMTEST_QEMU_BINFMT_DIR:-$(. "$here/../scripts/lib.sh" && qemu_binfmt_dir)
 qconf=$qdir/usr/lib/binfmt.d
 qformats=$qdir/usr/share/binfmts
 
-n=0 npass=0 nfail=0 nskip=0
-diag() {
-	local line
-	while IFS= read -r line; do echo "# $line"; done <<<"$1"
-}
-pass() {
-	n=$((n + 1)) npass=$((npass + 1))
-	echo "ok $n $1"
-}
-fail() {
-	n=$((n + 1)) nfail=$((nfail + 1))
-	echo "not ok $n $1"
-	if [ $# -gt 1 ]; then diag "$2"; fi
-}
-skip() {
-	n=$((n + 1)) nskip=$((nskip + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-# expect NAME WANT GOT: one result, with both texts on a mismatch.
-expect() {
-	if [ "$2" = "$3" ]; then
-		pass "$1"
-	else
-		fail "$1" "$(printf 'expected:\n%s\ngot:\n%s' "$2" "$3")"
-	fi
-}
-finish() {
-	echo "1..$n"
-	echo "# Totals: pass:$npass fail:$nfail xfail:0 xpass:0 skip:$nskip error:0"
-	exit $((nfail > 0))
-}
+# shellcheck source=tap.sh
+. "$here/tap.sh"
 
 # The entry file's text, or the error reading it.
 entry() { cat "$procdir/$1" 2>&1; }
