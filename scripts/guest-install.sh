@@ -76,6 +76,8 @@ readme_block() { awk -v tag="<!-- readme-run: $1" 'index($0, tag) == 1 { p = 1; 
 	p && /^    / { print substr($0, 5); next } p && NF { exit }' "$build/README.md"; }
 follow_readme() {
 	local work=/tmp/bmrs-readme pidfile fifo user_out
+	# A root shell's PATH, where `make install-tools` puts the tool.
+	export PATH=/usr/local/sbin:/usr/local/bin:$PATH
 	rm -rf "$work" && mkdir -p "$work/arm64/bin" && chmod 755 "$work"
 	cp -a "$foreign/qemu-user-static/usr/bin/qemu-aarch64-static" /usr/bin/
 	cp -a "$foreign/qemu-user-static/usr/libexec/qemu-binfmt" /usr/libexec/
@@ -103,6 +105,18 @@ follow_readme() {
 	[ $rc = 0 ] && [ "$(tail -n 1 "$user_out")" = aarch64 ] && grep -q '^enabled' "$user_out"
 }
 run "README: make tools install-tools, then a 'B' handler in an unprivileged user namespace" follow_readme
+# The user's instance is released up to a minute after its namespace ends; the
+# module unloads then, and the checks below start from neither module loaded.
+unload_rs() {
+	local i
+	for i in $(seq 90); do
+		loaded binfmt_misc_rs || return 0
+		rmmod binfmt_misc_rs 2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
+run "README: the module unloads afterwards" unload_rs
 
 run "make dkms-uninstall" make -C "$build" KDIR="$kdir" DKMS_FLAGS="${dkms_flags[*]}" \
 	DKMS_SRC_ROOT="$dkms_dir/source" dkms-uninstall
