@@ -201,26 +201,33 @@ impl<'a> Index<'a> {
         self.slots.get(start..end(i)).unwrap_or(&[])
     }
 
-    /// The newest entry before position `below` that is a 'B' entry or whose key
-    /// is `candidate`'s.
-    pub fn next_below(
-        &self,
+    /// The entries that may recognise `candidate`, newest first: every 'B' entry
+    /// and the entries whose key is the binary's. Each shape's run is searched
+    /// once, here; the iterator then merges the ranges that hit, by position.
+    /// A binary whose key is in more than [`MAX_HITS`] shapes (which takes
+    /// overlapping shapes: no real set has them) gets every entry instead, the
+    /// linear walk, so that an exec never costs more than the walk by more than
+    /// the searches.
+    pub fn candidates(
+        self,
         entries: &(impl Entries + ?Sized),
         candidate: &Candidate<'_>,
-        below: usize,
-    ) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        let mut consider = |run: &[u32]| {
-            // Each run of equal keys is in position order.
-            let at = run.partition_point(|&p| (p as usize) < below);
-            if let Some(&p) = at.checked_sub(1).and_then(|at| run.get(at)) {
-                best = best.max(Some(p as usize));
-            }
+    ) -> Candidates<'a> {
+        let walk = Candidates {
+            ranges: [&[]; MAX_HITS + 2],
+            len: 0,
+            walk_below: Some(entries.count()),
+        };
+        let mut hits = Candidates {
+            ranges: [&[]; MAX_HITS + 2],
+            len: 0,
+            walk_below: None,
         };
         let n = self.shapes.len();
         if n < 2 {
-            return None;
+            return hits;
         }
+        let mut magic_hits = 0;
         for i in 0..n - 2 {
             let run = self.run(i);
             let Some(&first) = run.first() else {
@@ -247,7 +254,11 @@ impl<'a> Index<'a> {
             // Most binaries match no key of a shape: one search is enough.
             if run.get(lo).is_some_and(|p| key(p).is_eq()) {
                 let hi = lo + run[lo..].partition_point(|p| key(p).is_eq());
-                consider(&run[lo..hi]);
+                if magic_hits == MAX_HITS {
+                    return walk;
+                }
+                magic_hits += 1;
+                hits.push(&run[lo..hi]);
             }
         }
         if let Some(ext) = candidate.extension() {
@@ -258,26 +269,61 @@ impl<'a> Index<'a> {
             };
             let lo = run.partition_point(|p| key(p).is_lt());
             let hi = lo + run[lo..].partition_point(|p| key(p).is_eq());
-            consider(&run[lo..hi]);
+            hits.push(&run[lo..hi]);
         }
-        consider(self.run(n - 1));
-        best
+        hits.push(self.run(n - 1));
+        hits
+    }
+}
+
+/// How many shapes a binary's key may be found in before a lookup walks.
+pub const MAX_HITS: usize = 8;
+
+/// The candidates of one lookup, newest first; see [`Index::candidates`].
+pub struct Candidates<'a> {
+    /// Ranges of slots that hit: at most [`MAX_HITS`] shapes, the extension
+    /// run's and the 'B' run; each in position order.
+    ranges: [&'a [u32]; MAX_HITS + 2],
+    len: usize,
+    /// `Some(below)`: the walk, every position below `below`.
+    walk_below: Option<usize>,
+}
+
+impl<'a> Candidates<'a> {
+    fn push(&mut self, range: &'a [u32]) {
+        if let Some(r) = self.ranges.get_mut(self.len) {
+            *r = range;
+            self.len += 1;
+        }
     }
 
-    /// Positions of the entries [`Index::next_below`] finds, newest first.
-    pub fn candidates<'i, E: Entries + ?Sized>(
-        self,
-        entries: &'i E,
-        candidate: &'i Candidate<'i>,
-    ) -> impl Iterator<Item = usize> + 'i
-    where
-        'a: 'i,
-    {
-        let mut below = entries.count();
-        core::iter::from_fn(move || {
-            let p = self.next_below(entries, candidate, below)?;
-            below = p;
-            Some(p)
-        })
+    /// Whether this lookup fell back to every entry (the linear walk); for the
+    /// host tests, which check when it does.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn is_walk(&self) -> bool {
+        self.walk_below.is_some()
+    }
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if let Some(below) = &mut self.walk_below {
+            *below = below.checked_sub(1)?;
+            return Some(*below);
+        }
+        // The newest of the ranges' last (newest) positions; every position is
+        // in one run only, so the ranges never share one.
+        let ranges = self.ranges.get_mut(..self.len)?;
+        let (newest, pos) = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.last().map(|&p| (i, p)))
+            .max_by_key(|&(_, p)| p)?;
+        if let Some(r) = ranges.get_mut(newest) {
+            *r = r.split_last().map_or(&[], |(_, rest)| rest);
+        }
+        Some(pos as usize)
     }
 }

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
-use crate::lookup::{Entries, Index, Shape};
+use crate::lookup::{Entries, Index, Shape, MAX_HITS};
 use crate::matching::{matches, Candidate};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -151,14 +151,38 @@ pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
     let (slots, shapes) = build(entries);
     let index = Index::new(&slots, &shapes);
     assert_eq!(indexed(entries, &index, c), linear(entries, c));
-    let all: Vec<usize> = index.candidates(entries, c).collect();
-    let expected: Vec<usize> = (0..entries.len())
-        .rev()
-        .filter(|&p| {
-            let e = &entries[p];
-            matches!(e.matcher, Matcher::Bpf) || matches(&e.matcher, &e.buf, c)
+    let candidates = index.candidates(entries, c);
+    let walked = candidates.is_walk();
+    let all: Vec<usize> = candidates.collect();
+    let matching = |p: &usize| {
+        let e = &entries[*p];
+        matches!(e.matcher, Matcher::Bpf) || matches(&e.matcher, &e.buf, c)
+    };
+    // The shapes (offset, length, mask bytes) of the magic entries that match.
+    let mut shapes_hit: Vec<(usize, usize, Option<&[u8]>)> = (0..entries.len())
+        .filter(matching)
+        .filter_map(|p| match &entries[p].matcher {
+            Matcher::Magic {
+                offset,
+                magic,
+                mask,
+            } => Some((
+                *offset,
+                magic.len(),
+                mask.as_ref().map(|k| &entries[p].buf[k.clone()]),
+            )),
+            _ => None,
         })
         .collect();
+    shapes_hit.sort();
+    shapes_hit.dedup();
+    // The walk, exactly when the key is in more shapes than a lookup merges.
+    assert_eq!(walked, shapes_hit.len() > MAX_HITS);
+    let expected: Vec<usize> = if walked {
+        (0..entries.len()).rev().collect()
+    } else {
+        (0..entries.len()).rev().filter(matching).collect()
+    };
     assert_eq!(all, expected);
 }
 

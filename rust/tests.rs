@@ -944,6 +944,66 @@ mod lookup {
     use std::vec;
     use std::vec::Vec;
 
+    /// Counts the index's reads of entries: the work of a lookup.
+    struct Counting<'a> {
+        entries: &'a [TestEntry],
+        reads: core::cell::Cell<usize>,
+    }
+
+    impl crate::lookup::Entries for Counting<'_> {
+        fn count(&self) -> usize {
+            self.entries.len()
+        }
+        fn matcher(&self, pos: usize) -> (crate::grammar::Matcher, &[u8]) {
+            self.reads.set(self.reads.get() + 1);
+            crate::lookup::Entries::matcher(self.entries, pos)
+        }
+    }
+
+    /// An exec that passes over many candidates (disabled entries, 'B' entries
+    /// that decline) in a list of many shapes costs a search per shape once, not
+    /// per candidate: the entries an exec reads stay linear in the list, as for
+    /// the walk, and an unprivileged user cannot make one exec quadratic.
+    #[test]
+    fn many_shapes_and_many_candidates_stay_linear() {
+        let n = 2000;
+        let mut entries: Vec<TestEntry> = (0..n)
+            .map(|i| TestEntry::magic(i % 200, &vec![0x55; 1 + i / 200], None))
+            .collect();
+        for i in 0..n {
+            let mut e = if i % 2 == 0 {
+                TestEntry::extension(b"x")
+            } else {
+                TestEntry::bpf(false)
+            };
+            e.enabled = i % 4 != 0;
+            entries.push(e);
+        }
+        let (slots, shapes) = build(&entries);
+        let counting = Counting {
+            entries: &entries,
+            reads: core::cell::Cell::new(0),
+        };
+        let h = [0; BINPRM_BUF_SIZE];
+        let c = Candidate {
+            header: &h,
+            path: b"/a.x",
+        };
+        let found = Index::new(&slots, &shapes)
+            .candidates(&counting, &c)
+            .count();
+        assert_eq!(found, n);
+        // A few reads per shape (first entry, the search, its end) and per
+        // extension-run search; nothing per candidate.
+        let reads = counting.reads.get();
+        assert!(
+            reads <= 4 * (shapes.len() + 64),
+            "{reads} reads for {} shapes",
+            shapes.len()
+        );
+        check(&entries, &c);
+    }
+
     fn elf_header(class: u8, machine: u8) -> [u8; BINPRM_BUF_SIZE] {
         let mut h = [0; BINPRM_BUF_SIZE];
         h[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");

@@ -81,7 +81,9 @@ static const char manual[] =
 "        instead of the caller's: the object is loaded first, with the caller's\n"
 "        privileges, then the tool joins the namespace (setns(2)) and registers\n"
 "        them there, where that namespace's binfmt_misc instances can name them.\n"
-"        This is how a sandbox without privileges gets a handler.\n"
+"        This is how a sandbox without privileges gets a handler. Pins are\n"
+"        DIR/NAME whatever the namespace: handlers of one name for two\n"
+"        namespaces need a --pin-dir each.\n"
 "\n"
 "    list\n"
 "        Prints the binfmt_misc_ops handlers registered in the kernel, one per\n"
@@ -285,6 +287,7 @@ static void unregister_loaded(struct registered *r)
 
 static int join_userns(const char *ns)
 {
+	struct stat target, self;
 	char path[PATH_MAX];
 	int fd;
 
@@ -298,6 +301,12 @@ static int join_userns(const char *ns)
 	if (fd < 0) {
 		err("--userns %s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* setns() into one's own user namespace is EINVAL; there is nothing to do. */
+	if (!fstat(fd, &target) && !stat("/proc/self/ns/user", &self) &&
+	    target.st_dev == self.st_dev && target.st_ino == self.st_ino) {
+		close(fd);
+		return 0;
 	}
 	if (setns(fd, CLONE_NEWUSER)) {
 		err("--userns %s: joining it: %s", path, strerror(errno));
@@ -407,12 +416,14 @@ static int cmd_register(const char *file)
 			    ret == -EEXIST ? " (a handler of that name is registered already)" : "");
 			goto unwind;
 		}
-		i++;
 		ret = r->plain ? bpf_map__pin(map, r->pin) : bpf_link__pin(r->link, r->pin);
 		if (ret) {
 			err("pin %s: %s", r->pin, errstr(ret));
+			/* Not ours to unlink: another may have pinned that name since. */
+			bpf_link__destroy(r->link);
 			goto unwind;
 		}
+		i++;
 		bpf_map_get_info_by_fd(bpf_map__fd(map), &info, &len);
 		if (r->plain) {
 			printf("registered %s map %u link - pin %s\n", r->name, info.id, r->pin);
