@@ -50,12 +50,13 @@ setpriv --reuid=65534 --regid=65534 --clear-groups \
 	echo "--- $dir/mnt/qemu-aarch64:"
 	cat "$dir/mnt/qemu-aarch64"
 	echo "---"
-	for args in "uname -m" "echo hello from an arm64 busybox" "sh -c echo\ \$((6*7))"; do
-		# shellcheck disable=SC2086 # split on purpose
-		set -- $args
-		echo "\$ execve $dir/busybox [argv: busybox $args]"
+	run() {
+		echo "\$ execve $dir/busybox [argv: busybox $*]"
 		/usr/bin/python3 -c "$exec_direct" "$dir/busybox" busybox "$@"
-	done
+	}
+	run uname -m
+	run echo hello from an arm64 busybox
+	run sh -c "echo six times seven is \$((6 * 7))"
 	echo -1 >"$dir/mnt/status"
 	umount "$dir/mnt"
 ' sh "$dir" "$exec_direct"
@@ -70,15 +71,13 @@ echo "\$ execve $dir/busybox [argv: busybox uname -m]"
 # Stand-ins for the CPUs of the 'B' part below, which says what it was asked
 # to run. With qemu's P flag the kernel passes the binary's path, its argv[0],
 # then its args.
-for cpu in riscv64; do
-	cat >"$dir/qemu-$cpu" <<-'EOF'
-		#!/bin/sh
-		prog=$1 argv0=$2
-		shift 2
-		echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
-	EOF
-	chmod 755 "$dir/qemu-$cpu"
-done
+cat >"$dir/qemu-riscv64" <<-'EOF'
+	#!/bin/sh
+	prog=$1 argv0=$2
+	shift 2
+	echo "  [stand-in ${0##*/}] asked to run $prog as: $argv0 $*"
+EOF
+chmod 755 "$dir/qemu-riscv64"
 
 echo
 echo "== bpf handlers ('B' entries), as root in the initial namespace"
