@@ -68,9 +68,9 @@ echo "entries: ${entries[*]##*/}"
 echo "\$ execve $dir/busybox [argv: busybox uname -m]"
 /usr/bin/python3 -c "$exec_direct" "$dir/busybox" busybox uname -m 2>&1 | tail -n 1 || true
 
-# Stand-ins for the CPUs of the 'B' part below, which says what it was asked
-# to run. With qemu's P flag the kernel passes the binary's path, its argv[0],
-# then its args.
+# A stand-in for qemu-riscv64 in the 'B' part below, which says what it was
+# asked to run. With qemu's P flag the kernel passes the binary's path, its
+# argv[0], then its args.
 cat >"$dir/qemu-riscv64" <<-'EOF'
 	#!/bin/sh
 	prog=$1 argv0=$2
