@@ -4,13 +4,14 @@
 # means this module, uninstalls, and checks that it means the kernel's again.
 # /etc, /lib/modules, /usr/local, /usr/libexec and /usr/bin are overlays (the
 # host's stay untouched).
-#   guest-install.sh BUILD_DIR DKMS_DIR OUT FOREIGN_DIR
+#   guest-install.sh BUILD_DIR DKMS_DIR OUT FOREIGN_DIR CARGO_HOME
 # BUILD_DIR: the module built against this kernel's headers; DKMS_DIR: a DKMS
 # source and module tree where the host added and built it; FOREIGN_DIR: what
-# scripts/setup.sh unpacked of qemu-user-static and arm64 busybox. Writes one
+# scripts/setup.sh unpacked of qemu-user-static and arm64 busybox; CARGO_HOME:
+# where the host's rustup put the Rust toolchain. Writes one
 # "ok NAME" / "FAIL NAME" line per check to OUT/results.
 set -u
-build=$1 dkms_dir=$2 out=$3 foreign=$4
+build=$1 dkms_dir=$2 out=$3 foreign=$4 cargo_home=$5
 release=$(uname -r)
 kdir=/lib/modules/$release/build
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$build/dkms.conf")
@@ -76,8 +77,11 @@ readme_block() { awk -v tag="<!-- readme-run: $1" 'index($0, tag) == 1 { p = 1; 
 	p && /^    / { print substr($0, 5); next } p && NF { exit }' "$build/README.md"; }
 follow_readme() {
 	local work=/tmp/bmrs-readme pidfile fifo user_out
-	# A root shell's PATH, where `make install-tools` puts the tool.
+	# A root shell's PATH, where `make install-tools` puts the tool, with the
+	# README's `. "$HOME/.cargo/env"`: `make tools` checks the Rust toolchain.
 	export PATH=/usr/local/sbin:/usr/local/bin:$PATH
+	# shellcheck source=/dev/null
+	. "$cargo_home/env" || return 1
 	rm -rf "$work" && mkdir -p "$work/arm64/bin" && chmod 755 "$work"
 	cp -a "$foreign/qemu-user-static/usr/bin/qemu-aarch64-static" /usr/bin/
 	cp -a "$foreign/qemu-user-static/usr/libexec/qemu-binfmt" /usr/libexec/

@@ -38,7 +38,7 @@ chmod 777 "$out"
 log "booting $(debian_vmlinuz) (TCG takes a while)"
 vng_boot 900 "$(debian_vmlinuz)" --disable-kvm --overlay-rwdir /etc --overlay-rwdir /lib/modules \
 	--overlay-rwdir /usr/local --overlay-rwdir /usr/libexec --overlay-rwdir /usr/bin --rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
-	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out $(foreign_dir)" >"$out/console.log" 2>&1 </dev/null
+	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out $(foreign_dir) ${CARGO_HOME:-$HOME/.cargo}" >"$out/console.log" 2>&1 </dev/null
 rc=$?
 
 passed=0 failed=0
