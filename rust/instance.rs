@@ -13,7 +13,7 @@ use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
 use crate::kernel_ext::slots::Slots;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
-use crate::lookup::{Entries, Index as Lookup, Shape};
+use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Shape};
 use crate::matching::Candidate;
 use crate::staging::Staging;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -37,20 +37,13 @@ pub(crate) struct EntryList {
 }
 
 impl EntryList {
-    /// The list of `entries` (and `extra`, last), ready to publish.
+    /// The list of `entries` (and `extra`, last), its index built by a sort.
     fn new<'a>(
         entries: impl Iterator<Item = &'a Arc<Entry>>,
         len: usize,
         extra: Option<Arc<Entry>>,
     ) -> Result<RcuValue<Arc<Self>>> {
-        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
-        for e in entries {
-            new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
-        }
-        if let Some(e) = extra {
-            new.push(e, GFP_KERNEL_ACCOUNT)?;
-        }
-        let has_bpf = new.iter().any(|e| e.is_bpf());
+        let new = Self::copy(entries, len, extra)?;
         let mut slots = KVVec::new();
         slots.extend_with(new.len(), 0, GFP_KERNEL_ACCOUNT)?;
         // Only more than 2^32 entries are too many: no memory holds them.
@@ -58,10 +51,70 @@ impl EntryList {
         let mut shapes = KVVec::new();
         shapes.extend_with(n, Shape::default(), GFP_KERNEL_ACCOUNT)?;
         Lookup::build(&new[..], &slots, &mut shapes);
+        Self::publishable(new, slots, shapes)
+    }
+
+    /// This list and `entry`, last: the index changed where the entry goes, not
+    /// sorted again (which made each registration cost n log n comparisons).
+    fn with(&self, entry: Arc<Entry>) -> Result<RcuValue<Arc<Self>>> {
+        let new = Self::copy(self.iter(), self.entries.len() + 1, Some(entry))?;
+        let Some(change) = self.index().plan_add(&new[..]) else {
+            // Not of this list: cannot happen, but a sort is always right.
+            return Self::new(new.iter(), new.len(), None);
+        };
+        self.changed(new, change)
+    }
+
+    /// This list without the entry at `pos`; its index loses one slot.
+    fn without(&self, pos: usize) -> Result<RcuValue<Arc<Self>>> {
+        let others = self.iter().enumerate().filter(|&(i, _)| i != pos);
+        let len = self.entries.len().saturating_sub(1);
+        let new = Self::copy(others.map(|(_, e)| e), len, None)?;
+        let Some(change) = self.index().plan_remove(pos) else {
+            return Self::new(new.iter(), new.len(), None);
+        };
+        self.changed(new, change)
+    }
+
+    fn copy<'a>(
+        entries: impl Iterator<Item = &'a Arc<Entry>>,
+        len: usize,
+        extra: Option<Arc<Entry>>,
+    ) -> Result<KVVec<Arc<Entry>>> {
+        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
+        for e in entries {
+            new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
+        }
+        if let Some(e) = extra {
+            new.push(e, GFP_KERNEL_ACCOUNT)?;
+        }
+        Ok(new)
+    }
+
+    /// `entries` with this list's index changed by `change`.
+    fn changed(
+        &self,
+        entries: KVVec<Arc<Entry>>,
+        change: LookupChange,
+    ) -> Result<RcuValue<Arc<Self>>> {
+        let mut slots = KVVec::new();
+        slots.extend_with(change.slots_len(), 0, GFP_KERNEL_ACCOUNT)?;
+        let mut shapes = KVVec::new();
+        shapes.extend_with(change.shapes_len(), Shape::default(), GFP_KERNEL_ACCOUNT)?;
+        change.apply(self.index(), &mut slots, &mut shapes);
+        Self::publishable(entries, slots, shapes)
+    }
+
+    fn publishable(
+        entries: KVVec<Arc<Entry>>,
+        slots: KVVec<u32>,
+        shapes: KVVec<Shape>,
+    ) -> Result<RcuValue<Arc<Self>>> {
+        let has_bpf = Lookup::new(&slots, &shapes).has_bpf();
         RcuValue::new(
             Arc::new(
                 Self {
-                    entries: new,
+                    entries,
                     slots,
                     shapes,
                     has_bpf,
@@ -70,6 +123,10 @@ impl EntryList {
             )?,
             GFP_KERNEL_ACCOUNT,
         )
+    }
+
+    fn index(&self) -> Lookup<'_> {
+        Lookup::new(&self.slots, &self.shapes)
     }
 
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Entry>> {
@@ -83,7 +140,7 @@ impl EntryList {
         &'a self,
         candidate: &'a Candidate<'a>,
     ) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
-        Lookup::new(&self.slots, &self.shapes)
+        self.index()
             .candidates(&self.entries[..], candidate)
             .filter_map(|pos| self.entries.get(pos))
     }
@@ -182,8 +239,10 @@ impl Instance {
     ) -> Result<RetiredEntries> {
         let published = entry.clone();
         let retired = self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| &e.entries[..]);
-            let new = EntryList::new(entries.iter(), entries.len() + 1, Some(entry))?;
+            let new = match entries {
+                Some(list) => list.with(entry)?,
+                None => EntryList::new(core::iter::empty(), 1, Some(entry))?,
+            };
             published.set_state(EntryState::Published);
             if let Err(e) = last_step() {
                 published.set_state(EntryState::Removed);
@@ -227,20 +286,17 @@ impl Instance {
         }
         let mut found = false;
         let retired = self.entries.update(|entries| {
-            let entries = entries.map_or(&[][..], |e| &e.entries[..]);
-            if !entries.iter().any(|e| core::ptr::eq(&**e, entry)) {
+            let Some(list) = entries else {
                 return Ok(Update::Keep);
-            }
+            };
+            let Some(pos) = list.iter().position(|e| core::ptr::eq(&**e, entry)) else {
+                return Ok(Update::Keep);
+            };
             found = true;
-            if entries.len() == 1 {
+            if list.entries.len() == 1 {
                 return Ok(Update::Replace(None));
             }
-            let others = entries.iter().filter(|e| !core::ptr::eq(&***e, entry));
-            Ok(Update::Replace(Some(EntryList::new(
-                others,
-                entries.len() - 1,
-                None,
-            )?)))
+            Ok(Update::Replace(Some(list.without(pos)?)))
         })?;
         if !found {
             return Ok(None);

@@ -190,6 +190,81 @@ impl<'a> Index<'a> {
         Self { slots, shapes }
     }
 
+    /// Whether the list has 'B' entries: its last run is theirs.
+    pub fn has_bpf(self) -> bool {
+        self.shapes
+            .len()
+            .checked_sub(1)
+            .is_some_and(|last| !self.run(last).is_empty())
+    }
+
+    /// How this index, of a list one entry shorter, becomes the index of
+    /// `entries`, whose last entry is new: a binary search for its place and its
+    /// run, not a new sort. `None` if this index is not of `entries` less its
+    /// last (the caller builds the index anew).
+    pub fn plan_add(self, entries: &(impl Entries + ?Sized)) -> Option<Change> {
+        let pos = entries.count().checked_sub(1)?;
+        let magic_runs = self.shapes.len().checked_sub(2)?;
+        if self.slots.len() != pos || u32::try_from(pos).is_err() {
+            return None;
+        }
+        let at = self
+            .slots
+            .partition_point(|&s| cmp_entries(entries, s as usize, pos).is_lt());
+        let (m, buf) = entries.matcher(pos);
+        let (run, new_run) = match class(&m) {
+            0 => {
+                let shape = shape_of(&m, buf);
+                let same_shape = |i: usize| {
+                    self.slots.get(i).is_some_and(|&s| {
+                        let (m, b) = entries.matcher(s as usize);
+                        shape_of(&m, b) == shape
+                    })
+                };
+                // The magic run holding slot `i`: the first that ends after it.
+                let run_of =
+                    |i: usize| self.shapes[..magic_runs].partition_point(|s| s.end as usize <= i);
+                // Slots sort by shape first: the entry's shape, if the list has
+                // it, is beside `at`; if not, `at` is between two runs.
+                if at > 0 && same_shape(at - 1) {
+                    (run_of(at - 1), false)
+                } else {
+                    (run_of(at), !same_shape(at))
+                }
+            }
+            1 => (magic_runs, false),
+            _ => (magic_runs + 1, false),
+        };
+        Some(Change {
+            at,
+            pos,
+            run,
+            kind: ChangeKind::Add { new_run },
+            slots: self.slots.len(),
+            shapes: self.shapes.len(),
+        })
+    }
+
+    /// How this index becomes the index of its list without the entry at `pos`,
+    /// the later entries moving down one position; no entry is read. `None` if
+    /// `pos` is not in the index.
+    pub fn plan_remove(self, pos: usize) -> Option<Change> {
+        let at = self.slots.iter().position(|&s| s as usize == pos)?;
+        let run = self.shapes.partition_point(|s| s.end as usize <= at);
+        let magic_runs = self.shapes.len().checked_sub(2)?;
+        // A magic run that holds only this entry goes with it; the extension
+        // and 'B' runs are always there, empty or not.
+        let drop_run = run < magic_runs && self.run(run).len() == 1;
+        Some(Change {
+            at,
+            pos,
+            run,
+            kind: ChangeKind::Remove { drop_run },
+            slots: self.slots.len(),
+            shapes: self.shapes.len(),
+        })
+    }
+
     /// The slots of run `i`; none for arrays [`Index::build`] did not fill,
     /// which a lookup must not panic on (in the kernel, a BUG()).
     fn run(&self, i: usize) -> &'a [u32] {
@@ -273,6 +348,88 @@ impl<'a> Index<'a> {
         }
         hits.push(self.run(n - 1));
         hits
+    }
+}
+
+/// One entry added to or removed from a list, as it changes the list's index:
+/// planned by [`Index::plan_add`] or [`Index::plan_remove`], made by
+/// [`Change::apply`] into arrays the caller allocates. A registration or a
+/// removal costs a copy of the index, not a sort of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Change {
+    /// Where in `slots` the entry goes, or was.
+    at: usize,
+    /// Its position in the list.
+    pos: usize,
+    /// The run it joins, starts or leaves.
+    run: usize,
+    kind: ChangeKind,
+    /// The old index's lengths.
+    slots: usize,
+    shapes: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ChangeKind {
+    /// `new_run`: the entry's shape is new, its run starts at `run`.
+    Add { new_run: bool },
+    /// `drop_run`: the entry was its run's only one.
+    Remove { drop_run: bool },
+}
+
+impl Change {
+    /// How long the new `slots` is.
+    pub fn slots_len(&self) -> usize {
+        match self.kind {
+            ChangeKind::Add { .. } => self.slots + 1,
+            ChangeKind::Remove { .. } => self.slots.saturating_sub(1),
+        }
+    }
+
+    /// How long the new `shapes` is.
+    pub fn shapes_len(&self) -> usize {
+        match self.kind {
+            ChangeKind::Add { new_run } => self.shapes + usize::from(new_run),
+            ChangeKind::Remove { drop_run } => self.shapes.saturating_sub(usize::from(drop_run)),
+        }
+    }
+
+    /// Fills `slots` and `shapes`, of the lengths above, with the new index, from
+    /// `old`, the index the change was planned on.
+    pub fn apply(&self, old: Index<'_>, slots: &mut [u32], shapes: &mut [Shape]) {
+        fn fill<T>(to: &mut [T], from: impl Iterator<Item = T>) {
+            for (d, s) in to.iter_mut().zip(from) {
+                *d = s;
+            }
+        }
+        let at = self.at.min(old.slots.len());
+        let run = self.run.min(old.shapes.len());
+        // `plan_add` made sure that every position and run end fits in a u32.
+        let pos = self.pos as u32;
+        match self.kind {
+            ChangeKind::Add { new_run } => {
+                let (before, after) = old.slots.split_at(at);
+                fill(slots, before.iter().chain([&pos]).chain(after).copied());
+                let (before, after) = old.shapes.split_at(run);
+                let started = new_run.then_some(Shape {
+                    end: (at as u32).saturating_add(1),
+                });
+                let moved = after.iter().map(|s| Shape {
+                    end: s.end.saturating_add(1),
+                });
+                fill(shapes, before.iter().copied().chain(started).chain(moved));
+            }
+            ChangeKind::Remove { drop_run } => {
+                let (before, after) = old.slots.split_at(at);
+                let later = |&s: &u32| if s > pos { s - 1 } else { s };
+                fill(slots, before.iter().chain(after.iter().skip(1)).map(later));
+                let (before, after) = old.shapes.split_at(run);
+                let moved = after.iter().skip(usize::from(drop_run)).map(|s| Shape {
+                    end: s.end.saturating_sub(1),
+                });
+                fill(shapes, before.iter().copied().chain(moved));
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 /// An entry as exec sees it.
+#[derive(Clone)]
 pub struct TestEntry {
     pub buf: Vec<u8>,
     pub matcher: Matcher,
@@ -130,6 +131,55 @@ pub fn build(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
     (slots, shapes)
 }
 
+/// The index of `entries` made as registrations make it: each entry added, in
+/// order, to the index of those before it.
+pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
+    let Some(first) = entries.get(..1) else {
+        return build(entries);
+    };
+    let (mut slots, mut shapes) = build(first);
+    for n in 2..=entries.len() {
+        let old = Index::new(&slots, &shapes);
+        let change = old.plan_add(&entries[..n]).unwrap();
+        let mut new_slots = vec![0; change.slots_len()];
+        let mut new_shapes = vec![Shape::default(); change.shapes_len()];
+        change.apply(old, &mut new_slots, &mut new_shapes);
+        (slots, shapes) = (new_slots, new_shapes);
+    }
+    (slots, shapes)
+}
+
+/// The index of `entries` without the entry at `pos`, made as a removal makes
+/// it, from the index of `entries`.
+pub fn build_by_removing(entries: &[TestEntry], pos: usize) -> (Vec<u32>, Vec<Shape>) {
+    let (slots, shapes) = build(entries);
+    let old = Index::new(&slots, &shapes);
+    let change = old.plan_remove(pos).unwrap();
+    let mut new_slots = vec![0; change.slots_len()];
+    let mut new_shapes = vec![Shape::default(); change.shapes_len()];
+    change.apply(old, &mut new_slots, &mut new_shapes);
+    (new_slots, new_shapes)
+}
+
+/// Checks that adding entries one by one, and removing the one at each of
+/// `removed`, make the index a build makes.
+pub fn check_changes(entries: &[TestEntry], removed: impl IntoIterator<Item = usize>) {
+    assert_eq!(build_by_adding(entries), build(entries));
+    for pos in removed {
+        let mut fewer = entries.to_vec();
+        fewer.remove(pos);
+        if fewer.is_empty() {
+            // No list: the kernel publishes none.
+            continue;
+        }
+        assert_eq!(
+            build_by_removing(entries, pos),
+            build(&fewer),
+            "removing {pos}"
+        );
+    }
+}
+
 /// The walk over the index's candidates.
 pub fn indexed(entries: &[TestEntry], index: &Index<'_>, c: &Candidate<'_>) -> Walk {
     let mut walk = Walk {
@@ -150,6 +200,10 @@ pub fn indexed(entries: &[TestEntry], index: &Index<'_>, c: &Candidate<'_>) -> W
 pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
     let (slots, shapes) = build(entries);
     let index = Index::new(&slots, &shapes);
+    assert_eq!(
+        index.has_bpf(),
+        entries.iter().any(|e| matches!(e.matcher, Matcher::Bpf))
+    );
     assert_eq!(indexed(entries, &index, c), linear(entries, c));
     let candidates = index.candidates(entries, c);
     let walked = candidates.is_walk();
@@ -287,6 +341,11 @@ fn binary(ch: &mut Choices<'_>, entries: &[TestEntry]) -> ([u8; BINPRM_BUF_SIZE]
 pub fn check_bytes(data: &[u8]) {
     let mut ch = Choices(data);
     let entries = entries(&mut ch);
+    let removed: Vec<usize> = match entries.len() {
+        0 => Vec::new(),
+        n => (0..3).map(|_| ch.below(n)).collect(),
+    };
+    check_changes(&entries, removed);
     for _ in 0..1 + ch.below(8) {
         let (header, path) = binary(&mut ch, &entries);
         let c = Candidate {

@@ -938,7 +938,7 @@ fn set_flags_maps_to_static_flags() {
 mod lookup {
     use super::XorShift;
     use crate::grammar::BINPRM_BUF_SIZE;
-    use crate::lookup::Index;
+    use crate::lookup::{Index, Shape};
     use crate::lookup_check::{build, check, check_bytes, indexed, linear, TestEntry, Walk};
     use crate::matching::Candidate;
     use std::vec;
@@ -1002,6 +1002,41 @@ mod lookup {
             shapes.len()
         );
         check(&entries, &c);
+    }
+
+    /// A registration finds its place in the index with a binary search, and a
+    /// removal reads no entry: neither sorts the list again.
+    #[test]
+    fn changes_read_a_logarithmic_number_of_entries() {
+        let n = 4096;
+        let entries: Vec<TestEntry> = (0..n as u32)
+            .map(|i| match i % 3 {
+                0 => TestEntry::magic((i % 7) as usize, &i.to_be_bytes(), None),
+                1 => TestEntry::extension(std::format!("e{i}").as_bytes()),
+                _ => TestEntry::magic(0, &i.to_le_bytes(), Some(b"\xff\x0f")),
+            })
+            .collect();
+        let (slots, shapes) = build(&entries[..n - 1]);
+        let counting = Counting {
+            entries: &entries,
+            reads: core::cell::Cell::new(0),
+        };
+        let old = Index::new(&slots, &shapes);
+        let change = old.plan_add(&counting).unwrap();
+        let reads = counting.reads.get();
+        // Two per comparison, log2(n) comparisons, and the shape of the new
+        // entry and of its two neighbours.
+        assert!(
+            reads <= 2 * 13 + 3,
+            "{reads} reads to add to {} entries",
+            n - 1
+        );
+        let mut new_slots = vec![0; change.slots_len()];
+        let mut new_shapes = vec![Shape::default(); change.shapes_len()];
+        change.apply(old, &mut new_slots, &mut new_shapes);
+        assert_eq!((new_slots, new_shapes), build(&entries));
+        assert!(Index::new(&slots, &shapes).plan_remove(n - 1).is_none());
+        assert!(old.plan_remove(17).is_some());
     }
 
     fn elf_header(class: u8, machine: u8) -> [u8; BINPRM_BUF_SIZE] {
