@@ -58,7 +58,29 @@ remove_decoys() {
 	local i
 	for ((i = $1; i < $2; i++)); do echo -1 >"$mnt/decoy$i"; done
 }
+# Waits (at most 10 s) until the guest's CPUs were idle for half a second: the
+# work an earlier step left behind (namespaces freed by a workqueue after the
+# mounts figure, lists and files freed after an RCU grace period, a module's
+# load) must not run during the next figure and count against whichever
+# implementation comes next. Bash builtins only, so that the check does not
+# load the CPUs it reads: /proc/stat's first line before and after a read that
+# times out on a FIFO nobody writes.
+mkfifo "$work/tick"
+settle() {
+	local i f a b total busy
+	for ((i = 0; i < 20; i++)); do
+		read -r -a a </proc/stat
+		read -r -t 0.5 _ <>"$work/tick"
+		read -r -a b </proc/stat
+		total=0
+		for ((f = 1; f < ${#b[@]}; f++)); do total=$((total + b[f] - a[f])); done
+		busy=$((total - (b[4] + b[5] - a[4] - a[5])))
+		[ $((100 * busy)) -le $((3 * total)) ] && return
+	done
+	progress "still $((100 * busy / (total > 0 ? total : 1)))% busy after 10 s"
+}
 exec_rate() { # PATH WORKERS
+	settle
 	"$progs/bench_exec" "$seconds" "$2" "$1" || echo failed
 }
 seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
