@@ -25,7 +25,7 @@ result() { if [ "$2" = 0 ]; then echo "ok $1"; else echo "FAIL $1"; fi >>"$out/r
 run() {
 	local name=$1
 	shift
-	echo "== $name: $*" >>"$out/log"
+	echo "== $(date +%T) $name: $*" >>"$out/log"
 	"$@" >>"$out/log" 2>&1
 	result "$name" $?
 }

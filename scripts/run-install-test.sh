@@ -36,7 +36,7 @@ nice -n 10 make -C "$build" KDIR="$(debian_kdir)" tools >&2 || die "make tools f
 out=$(mktemp -d "${TMPDIR:-/tmp}/bmrs-install.XXXXXX")
 chmod 777 "$out"
 log "booting $(debian_vmlinuz) (TCG takes a while)"
-vng_boot 900 "$(debian_vmlinuz)" --disable-kvm --overlay-rwdir /etc --overlay-rwdir /lib/modules \
+vng_boot 1800 "$(debian_vmlinuz)" --disable-kvm --overlay-rwdir /etc --overlay-rwdir /lib/modules \
 	--overlay-rwdir /usr/local --overlay-rwdir /usr/libexec --overlay-rwdir /usr/bin --rwdir "$out" --rwdir "$dkms_dir" --rwdir "$build" -v \
 	--exec "$REPO/scripts/guest-install.sh $build $dkms_dir $out $(foreign_dir) ${CARGO_HOME:-$HOME/.cargo}" >"$out/console.log" 2>&1 </dev/null
 rc=$?

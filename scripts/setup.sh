@@ -19,8 +19,8 @@ CARGO_FUZZ_VERSION=0.13.2
 # linux-headers-$DEBIAN_KERNEL_RELEASE: Debian's stock kernel the selftests also
 # run on (lib.sh); it brings linux-kbuild, the headers' common part and, as a
 # dependency, the kernel image the guest boots (the running kernel is untouched).
-# dkms: the install test builds the module with it, as README's user does (it
-# touches no kernel of this machine: its trees there are private).
+# dkms: the install test builds the module with it, as README's user does, in
+# private trees (only its signing key, made once, lands in /var/lib/dkms).
 APT_PACKAGES=(
 	linux-source-6.12 "linux-headers-$DEBIAN_KERNEL_RELEASE"
 	build-essential bc bison flex cpio kmod xz-utils zstd
