@@ -31,27 +31,19 @@ pub(crate) struct EntryList {
     /// with the list, as the list never changes once published.
     slots: KVVec<u32>,
     shapes: KVVec<Shape>,
-    /// Whether any entry is a 'B' entry, whose `match` program may sleep: then
-    /// exec takes a reference on the list and searches it outside RCU.
-    has_bpf: bool,
 }
 
 impl EntryList {
-    /// The list of `entries` (and `extra`, last), its index built by a sort.
-    fn new<'a>(
-        entries: impl Iterator<Item = &'a Arc<Entry>>,
-        len: usize,
-        extra: Option<Arc<Entry>>,
-    ) -> Result<RcuValue<Arc<Self>>> {
-        let new = Self::copy(entries, len, extra)?;
+    /// The list of `entries`, its index built by a sort.
+    fn sorted(entries: KVVec<Arc<Entry>>) -> Result<RcuValue<Arc<Self>>> {
         let mut slots = KVVec::new();
-        slots.extend_with(new.len(), 0, GFP_KERNEL_ACCOUNT)?;
+        slots.extend_with(entries.len(), 0, GFP_KERNEL_ACCOUNT)?;
         // Only more than 2^32 entries are too many: no memory holds them.
-        let n = Lookup::sort(&new[..], &mut slots).map_err(|_| ENOMEM)?;
+        let n = Lookup::sort(&entries[..], &mut slots).map_err(|_| ENOMEM)?;
         let mut shapes = KVVec::new();
         shapes.extend_with(n, Shape::default(), GFP_KERNEL_ACCOUNT)?;
-        Lookup::build(&new[..], &slots, &mut shapes);
-        Self::publishable(new, slots, shapes)
+        Lookup::build(&entries[..], &slots, &mut shapes);
+        Self::publishable(entries, slots, shapes)
     }
 
     /// This list and `entry`, last: the index changed where the entry goes, not
@@ -60,7 +52,7 @@ impl EntryList {
         let new = Self::copy(self.iter(), self.entries.len() + 1, Some(entry))?;
         let Some(change) = self.index().plan_add(&new[..]) else {
             // Not of this list: cannot happen, but a sort is always right.
-            return Self::new(new.iter(), new.len(), None);
+            return Self::sorted(new);
         };
         self.changed(new, change)
     }
@@ -71,7 +63,7 @@ impl EntryList {
         let len = self.entries.len().saturating_sub(1);
         let new = Self::copy(others.map(|(_, e)| e), len, None)?;
         let Some(change) = self.index().plan_remove(pos) else {
-            return Self::new(new.iter(), new.len(), None);
+            return Self::sorted(new);
         };
         self.changed(new, change)
     }
@@ -110,14 +102,12 @@ impl EntryList {
         slots: KVVec<u32>,
         shapes: KVVec<Shape>,
     ) -> Result<RcuValue<Arc<Self>>> {
-        let has_bpf = Lookup::new(&slots, &shapes).has_bpf();
         RcuValue::new(
             Arc::new(
                 Self {
                     entries,
                     slots,
                     shapes,
-                    has_bpf,
                 },
                 GFP_KERNEL_ACCOUNT,
             )?,
@@ -241,7 +231,7 @@ impl Instance {
         let retired = self.entries.update(|entries| {
             let new = match entries {
                 Some(list) => list.with(entry)?,
-                None => EntryList::new(core::iter::empty(), 1, Some(entry))?,
+                None => EntryList::sorted(EntryList::copy(core::iter::empty(), 1, Some(entry))?)?,
             };
             published.set_state(EntryState::Published);
             if let Err(e) = last_step() {
@@ -334,7 +324,9 @@ impl Instance {
             return None;
         }
         let list = self.entries.read(guard)?;
-        if list.has_bpf {
+        // A 'B' entry's `match` program may sleep: exec takes a reference on
+        // the list and searches it outside RCU.
+        if list.index().has_bpf() {
             return Some(Found::Walk(list.clone()));
         }
         list.candidates(candidate)
