@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
-use crate::lookup::{Entries, Index, Shape, MAX_HITS};
+use crate::lookup::{Change, Entries, Index, Shape, MAX_HITS};
 use crate::matching::{matches, Candidate};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -140,11 +140,7 @@ pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
     let (mut slots, mut shapes) = build(first);
     for n in 2..=entries.len() {
         let old = Index::new(&slots, &shapes);
-        let change = old.plan_add(&entries[..n]).unwrap();
-        let mut new_slots = vec![0; change.slots_len()];
-        let mut new_shapes = vec![Shape::default(); change.shapes_len()];
-        change.apply(old, &mut new_slots, &mut new_shapes);
-        (slots, shapes) = (new_slots, new_shapes);
+        (slots, shapes) = applied(old, old.plan_add(&entries[..n]).unwrap());
     }
     (slots, shapes)
 }
@@ -154,11 +150,15 @@ pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
 pub fn build_by_removing(entries: &[TestEntry], pos: usize) -> (Vec<u32>, Vec<Shape>) {
     let (slots, shapes) = build(entries);
     let old = Index::new(&slots, &shapes);
-    let change = old.plan_remove(pos).unwrap();
-    let mut new_slots = vec![0; change.slots_len()];
-    let mut new_shapes = vec![Shape::default(); change.shapes_len()];
-    change.apply(old, &mut new_slots, &mut new_shapes);
-    (new_slots, new_shapes)
+    applied(old, old.plan_remove(pos).unwrap())
+}
+
+/// The arrays of `old` changed by `change`, allocated as the kernel does.
+pub fn applied(old: Index<'_>, change: Change) -> (Vec<u32>, Vec<Shape>) {
+    let mut slots = vec![0; change.slots_len()];
+    let mut shapes = vec![Shape::default(); change.shapes_len()];
+    change.apply(old, &mut slots, &mut shapes);
+    (slots, shapes)
 }
 
 /// Checks that adding entries one by one, and removing the one at each of

@@ -938,8 +938,10 @@ fn set_flags_maps_to_static_flags() {
 mod lookup {
     use super::XorShift;
     use crate::grammar::BINPRM_BUF_SIZE;
-    use crate::lookup::{Index, Shape};
-    use crate::lookup_check::{build, check, check_bytes, indexed, linear, TestEntry, Walk};
+    use crate::lookup::Index;
+    use crate::lookup_check::{
+        applied, build, check, check_bytes, indexed, linear, TestEntry, Walk,
+    };
     use crate::matching::Candidate;
     use std::vec;
     use std::vec::Vec;
@@ -1031,10 +1033,7 @@ mod lookup {
             "{reads} reads to add to {} entries",
             n - 1
         );
-        let mut new_slots = vec![0; change.slots_len()];
-        let mut new_shapes = vec![Shape::default(); change.shapes_len()];
-        change.apply(old, &mut new_slots, &mut new_shapes);
-        assert_eq!((new_slots, new_shapes), build(&entries));
+        assert_eq!(applied(old, change), build(&entries));
         assert!(Index::new(&slots, &shapes).plan_remove(n - 1).is_none());
         assert!(old.plan_remove(17).is_some());
     }
