@@ -13,7 +13,7 @@ use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
 use crate::kernel_ext::slots::Slots;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
-use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Shape};
+use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Shape, Slot};
 use crate::matching::Candidate;
 use crate::staging::Staging;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -29,7 +29,7 @@ pub(crate) struct EntryList {
     entries: KVVec<Arc<Entry>>,
     /// The index exec looks the entries up by (see [`crate::lookup`]), built
     /// with the list, as the list never changes once published.
-    slots: KVVec<u32>,
+    slots: KVVec<Slot>,
     shapes: KVVec<Shape>,
 }
 
@@ -37,7 +37,7 @@ impl EntryList {
     /// The list of `entries`, its index built by a sort.
     fn sorted(entries: KVVec<Arc<Entry>>) -> Result<RcuValue<Arc<Self>>> {
         let mut slots = KVVec::new();
-        slots.extend_with(entries.len(), 0, GFP_KERNEL_ACCOUNT)?;
+        slots.extend_with(entries.len(), Slot::default(), GFP_KERNEL_ACCOUNT)?;
         // Only more than 2^32 entries are too many: no memory holds them.
         let n = Lookup::sort(&entries[..], &mut slots).map_err(|_| ENOMEM)?;
         let mut shapes = KVVec::new();
@@ -90,7 +90,7 @@ impl EntryList {
         change: LookupChange,
     ) -> Result<RcuValue<Arc<Self>>> {
         let mut slots = KVVec::new();
-        slots.extend_with(change.slots_len(), 0, GFP_KERNEL_ACCOUNT)?;
+        slots.extend_with(change.slots_len(), Slot::default(), GFP_KERNEL_ACCOUNT)?;
         let mut shapes = KVVec::new();
         shapes.extend_with(change.shapes_len(), Shape::default(), GFP_KERNEL_ACCOUNT)?;
         change.apply(self.index(), &mut slots, &mut shapes);
@@ -99,7 +99,7 @@ impl EntryList {
 
     fn publishable(
         entries: KVVec<Arc<Entry>>,
-        slots: KVVec<u32>,
+        slots: KVVec<Slot>,
         shapes: KVVec<Shape>,
     ) -> Result<RcuValue<Arc<Self>>> {
         RcuValue::new(
@@ -131,7 +131,7 @@ impl EntryList {
         candidate: &'a Candidate<'a>,
     ) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
         self.index()
-            .candidates(&self.entries[..], candidate)
+            .lookup(&self.entries[..], candidate)
             .filter_map(|pos| self.entries.get(pos))
     }
 }

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
-use crate::lookup::{Change, Entries, Index, Shape, MAX_HITS};
+use crate::lookup::{Change, Entries, Index, Shape, Slot, MAX_HITS, WALK_PER_SEARCH};
 use crate::matching::{matches, Candidate};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -123,8 +123,8 @@ pub fn linear(entries: &[TestEntry], c: &Candidate<'_>) -> Walk {
 }
 
 /// An index of `entries`, built as the kernel builds it.
-pub fn build(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
-    let mut slots = vec![0; entries.len()];
+pub fn build(entries: &[TestEntry]) -> (Vec<Slot>, Vec<Shape>) {
+    let mut slots = vec![Slot::default(); entries.len()];
     let n = Index::sort(entries, &mut slots).unwrap();
     let mut shapes = vec![Shape::default(); n];
     Index::build(entries, &slots, &mut shapes);
@@ -133,7 +133,7 @@ pub fn build(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
 
 /// The index of `entries` made as registrations make it: each entry added, in
 /// order, to the index of those before it.
-pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
+pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<Slot>, Vec<Shape>) {
     let Some(first) = entries.get(..1) else {
         return build(entries);
     };
@@ -147,15 +147,15 @@ pub fn build_by_adding(entries: &[TestEntry]) -> (Vec<u32>, Vec<Shape>) {
 
 /// The index of `entries` without the entry at `pos`, made as a removal makes
 /// it, from the index of `entries`.
-pub fn build_by_removing(entries: &[TestEntry], pos: usize) -> (Vec<u32>, Vec<Shape>) {
+pub fn build_by_removing(entries: &[TestEntry], pos: usize) -> (Vec<Slot>, Vec<Shape>) {
     let (slots, shapes) = build(entries);
     let old = Index::new(&slots, &shapes);
     applied(old, old.plan_remove(pos).unwrap())
 }
 
 /// The arrays of `old` changed by `change`, allocated as the kernel does.
-pub fn applied(old: Index<'_>, change: Change) -> (Vec<u32>, Vec<Shape>) {
-    let mut slots = vec![0; change.slots_len()];
+pub fn applied(old: Index<'_>, change: Change) -> (Vec<Slot>, Vec<Shape>) {
+    let mut slots = vec![Slot::default(); change.slots_len()];
     let mut shapes = vec![Shape::default(); change.shapes_len()];
     change.apply(old, &mut slots, &mut shapes);
     (slots, shapes)
@@ -182,11 +182,20 @@ pub fn check_changes(entries: &[TestEntry], removed: impl IntoIterator<Item = us
 
 /// The walk over the index's candidates.
 pub fn indexed(entries: &[TestEntry], index: &Index<'_>, c: &Candidate<'_>) -> Walk {
+    walk_over(entries, index.candidates(entries, c), c)
+}
+
+/// The walk over `positions`.
+fn walk_over(
+    entries: &[TestEntry],
+    positions: impl Iterator<Item = usize>,
+    c: &Candidate<'_>,
+) -> Walk {
     let mut walk = Walk {
         asked: Vec::new(),
         chosen: None,
     };
-    for pos in index.candidates(entries, c) {
+    for pos in positions {
         if step(entries, c, pos, &mut walk) {
             break;
         }
@@ -238,6 +247,12 @@ pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
         (0..entries.len()).rev().filter(matching).collect()
     };
     assert_eq!(all, expected);
+    // What exec asks: the same, from the walk for a list short next to its
+    // searches.
+    let lookup = index.lookup(entries, c);
+    let short = entries.len() < WALK_PER_SEARCH * (shapes.len() - 1);
+    assert_eq!(lookup.is_walk(), short || walked);
+    assert_eq!(walk_over(entries, lookup, c), linear(entries, c));
 }
 
 /// Bytes read as choices; zeros once they run out.

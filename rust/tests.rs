@@ -1006,6 +1006,38 @@ mod lookup {
         check(&entries, &c);
     }
 
+    /// A binary no entry matches costs one read of an entry per shape (for its
+    /// offset and mask): the searches compare the hashes the slots carry, so a
+    /// long list's lookup does not read its entries. A list short next to its
+    /// shapes is walked.
+    #[test]
+    fn a_miss_reads_one_entry_per_shape() {
+        let entries: Vec<TestEntry> = (0..1000)
+            .map(|i| TestEntry::magic(i % 64, &[0xde, 0xad, 0xbe, 0xef, i as u8], None))
+            .collect();
+        let (slots, shapes) = build(&entries);
+        assert_eq!(shapes.len(), 64 + 2);
+        let counting = Counting {
+            entries: &entries,
+            reads: core::cell::Cell::new(0),
+        };
+        let h = [0x42; BINPRM_BUF_SIZE];
+        let c = Candidate {
+            header: &h,
+            path: b"/x.plain",
+        };
+        let lookup = Index::new(&slots, &shapes).lookup(&counting, &c);
+        assert!(!lookup.is_walk());
+        assert_eq!(lookup.count(), 0);
+        let reads = counting.reads.get();
+        assert!(reads <= 64, "{reads} reads for a miss in 64 shapes");
+        let short = &entries[..100];
+        let (slots, shapes) = build(short);
+        assert!(Index::new(&slots, &shapes).lookup(short, &c).is_walk());
+        check(short, &c);
+        check(&entries, &c);
+    }
+
     /// A registration finds its place in the index with a binary search, and a
     /// removal reads no entry: neither sorts the list again.
     #[test]
@@ -1026,10 +1058,10 @@ mod lookup {
         let old = Index::new(&slots, &shapes);
         let change = old.plan_add(&counting).unwrap();
         let reads = counting.reads.get();
-        // Two per comparison, log2(n) comparisons, and the shape of the new
-        // entry and of its two neighbours.
+        // Two per comparison, log2(n) comparisons, the new entry's hash, and
+        // the shape of the new entry and of its two neighbours.
         assert!(
-            reads <= 2 * 13 + 3,
+            reads <= 2 * 13 + 4,
             "{reads} reads to add to {} entries",
             n - 1
         );
