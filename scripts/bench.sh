@@ -78,12 +78,16 @@ none: no binfmt_misc loaded; c: the kernel's binfmt_misc.ko; rust: binfmt_misc_r
 exec-plain      exec/s of a static binary no entry matches, behind N magic entries (none: no module)
 exec-plain-ext  the same behind N extension entries
 exec-plain-bpf  the same with one 'B' entry whose match declines it
+exec-unknown    execve() calls per second of a file no format accepts (ENOEXEC), one process, no
+                fork: the search of the formats alone, behind N magic entries (none: no module)
+exec-unknown-ext the same behind N extension entries
 exec-magic/-ext exec/s of a binary handled by a magic / extension entry registered before N magic ones
 register/remove seconds to register N entries / remove them one by one (a bash loop of writes)
 mounts          fresh user+mount namespaces per second, each mounting and unmounting binfmt_misc
                 (none: the namespaces alone)
-slab-per-entry  slab bytes per entry (N registered); slab-per-instance: per mounted instance in a
-                fresh user namespace (N held, less N namespaces without one)
+slab-per-entry  bytes of slab objects (and larger kmallocs) per entry, N registered;
+                slab-per-instance: the same per mounted instance in a fresh user namespace
+                (N held, less N namespaces without one)
 """)
 impls = ("none", "c", "rust")
 print(f"{'figure':<17} {'entries':>7} {'workers':>7}  " + "".join(f"{i:<24}" for i in impls))
@@ -117,24 +121,29 @@ import matplotlib.pyplot as plt
 summary, path, release = sys.argv[1:4]
 rows = [line.split() for line in open(summary)]
 workers = sorted({int(r[3]) for r in rows if r[1] == "exec-plain" and r[3] != "-"})[:2]
-fig, axes = plt.subplots(1, len(workers), figsize=(6 * len(workers), 4.5), squeeze=False)
-for ax, w in zip(axes[0], workers):
+panels = [("exec-plain", w, "exec/s", f"plain static binary, {w} worker{'s' if w > 1 else ''}")
+          for w in workers]
+if any(r[1] == "exec-unknown" for r in rows):
+    panels.append(("exec-unknown", 1, "failed execve()/s",
+                   "file no format accepts (ENOEXEC), 1 process"))
+fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+for ax, (name, w, unit, title) in zip(axes[0], panels):
     for impl, colour in (("c", "tab:blue"), ("rust", "tab:orange")):
         pts = sorted((int(r[2]) + 1, float(r[5]), float(r[6]), float(r[7]))
-                     for r in rows if r[1] == "exec-plain" and r[3] == str(w) and r[4] == impl)
+                     for r in rows if r[1] == name and r[3] == str(w) and r[4] == impl)
         if not pts:
             continue
         x, med, lo, hi = zip(*pts)
         ax.errorbar(x, med, yerr=[[m - l for m, l in zip(med, lo)], [h - m for m, h in zip(med, hi)]],
                     marker="o", capsize=3, color=colour, label=impl)
     for r in rows:
-        if r[1] == "exec-plain" and r[3] == str(w) and r[4] == "none":
+        if r[1] == name and r[3] == str(w) and r[4] == "none":
             ax.axhline(float(r[5]), color="tab:gray", linestyle="--", label="none (no binfmt_misc)")
             ax.axhspan(float(r[6]), float(r[7]), color="tab:gray", alpha=0.15)
     ax.set_xscale("log")
     ax.set_xlabel("non-matching magic entries + 1 (log; 1 = no entry)")
-    ax.set_ylabel("exec/s (median, bars: min-max)")
-    ax.set_title(f"plain static binary, {w} worker{'s' if w > 1 else ''}")
+    ax.set_ylabel(f"{unit} (median, bars: min-max)")
+    ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()

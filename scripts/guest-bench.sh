@@ -25,7 +25,9 @@ cp "$progs/bench_true" "$work/plain"
 cp "$progs/bench_true" "$work/handled.bmbench"
 printf 'BMBENCH\n' >"$work/magic"
 printf 'BMBPF\n' >"$work/bpf"
-chmod 755 "$work/bench.plain" "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf"
+# A file no format accepts (exec-unknown), its name with the same extension.
+printf 'BMUNKNOWN\n' >"$work/unknown.plain"
+chmod 755 "$work/bench.plain" "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf" "$work/unknown.plain"
 results=$out/bench.txt
 : >"$results"
 # The mounts figure makes thousands of short-lived namespaces; their count is
@@ -83,31 +85,50 @@ exec_rate() { # PATH WORKERS
 	settle
 	"$progs/bench_exec" "$seconds" "$2" "$1" || echo failed
 }
+# execve() calls per second failing with ENOEXEC, from one process: the search
+# of the formats alone, binfmt_misc's lookup a far larger part of it than of a
+# whole exec.
+unknown_rate() {
+	settle
+	"$progs/bench_exec" -n "$seconds" 1 "$work/unknown.plain" || echo failed
+}
 seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
-# The slab once deferred frees are done (RCU callbacks, freed objects still
-# in per-CPU caches, dentries of removed files): drop the caches, then read
-# until two readings a second apart agree within 16 kB (at most 11 s).
-# Shrinking every cache gives the empty slabs of freed objects (a replaced copy
-# of an entry list, say) back, and flushes the per-CPU ones, for all alike.
+# Kernel memory in slab objects once deferred frees are done (RCU callbacks,
+# freed objects still in per-CPU caches, dentries of removed files): drop the
+# caches, then read until two readings a second apart agree within 16 kB (at
+# most 11 s). Counted are the objects in use, each at its cache's object size
+# (/proc/slabinfo), plus kmalloc's allocations too large for a cache (the Slab
+# of /proc/meminfo less the pages of every cache): not the pages the caches
+# hold, which depend on how full their slabs happened to be before, by a
+# hundred bytes per entry and more from one reading to the next. Shrinking
+# every cache flushes the per-CPU slabs, whose free objects slabinfo counts as
+# in use, for all alike.
 shrink_slabs() {
 	local f
 	echo 2 >/proc/sys/vm/drop_caches
 	for f in /sys/kernel/slab/*/shrink; do echo 1 >"$f" 2>/dev/null; done
 }
+slab_now() {
+	shrink_slabs
+	awk -v page="$page_size" '
+		NR == FNR { if ($1 == "Slab:") slab = $2 * 1024; next }
+		FNR > 2 { objects += $2 * $4; pages += $15 * $6 }
+		END { printf "%d\n", objects + slab - pages * page }' /proc/meminfo /proc/slabinfo
+}
+page_size=$(getconf PAGESIZE)
 slab_bytes() {
 	local prev cur i
 	sync
 	shrink_slabs
 	sleep 1
-	prev=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+	prev=$(slab_now)
 	for ((i = 0; i < 10; i++)); do
 		sleep 1
-		shrink_slabs
-		cur=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
-		[ $((cur - prev)) -le 16 ] && [ $((prev - cur)) -le 16 ] && break
+		cur=$(slab_now)
+		[ $((cur - prev)) -le 16384 ] && [ $((prev - cur)) -le 16384 ] && break
 		prev=$cur
 	done
-	echo $((cur * 1024))
+	echo "$cur"
 }
 # Slab of COUNT held namespaces, with (1) or without (0) an instance each.
 held_slab() { # COUNT MOUNT
@@ -128,6 +149,7 @@ exec_figures() {
 		for workers in "${workers_all[@]}"; do
 			record exec-plain - "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 		done
+		record exec-unknown - 1 "$(unknown_rate)"
 		return
 	fi
 	# Plain binary behind N magic decoys, the list grown in place.
@@ -137,6 +159,7 @@ exec_figures() {
 		for workers in "${workers_all[@]}"; do
 			record exec-plain "$entries" "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 		done
+		record exec-unknown "$entries" 1 "$(unknown_rate)"
 	done
 	# One by one, as an administrator would, then 1000 again behind the two
 	# handlers: entries are looked up newest first, so they are found last.
@@ -164,6 +187,7 @@ exec_figures() {
 	for workers in "${workers_all[@]}"; do
 		record exec-plain-ext 1000 "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 	done
+	record exec-unknown-ext 1000 1 "$(unknown_rate)"
 	echo -1 >"$mnt/status"
 	# A 'B' entry whose match declines the plain binary, alone in the list.
 	if [ "$impl" = rust ]; then
