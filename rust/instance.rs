@@ -124,8 +124,9 @@ impl EntryList {
     }
 
     /// Newest first, the entries that may recognise `candidate`: every 'B'
-    /// entry and the static ones whose key is the binary's, which the caller
-    /// checks, as whether they are enabled.
+    /// entry and the static ones whose key is the binary's, or, for a list
+    /// short next to its index's searches, every entry; the caller checks each,
+    /// as whether it is enabled.
     pub(crate) fn candidates<'a>(
         &'a self,
         candidate: &'a Candidate<'a>,

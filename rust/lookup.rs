@@ -15,8 +15,9 @@
 //! so each shape's entries are sorted by a hash of the masked magic, then by the
 //! masked magic, and a lookup binary-searches each shape once with the hash of
 //! the binary's masked bytes. Extension entries are sorted the same way by their
-//! extension. Each slot carries its entry's hash, so a search reads no entry
-//! until it finds an equal hash. A lookup costs one binary search per shape plus
+//! extension. Each slot carries its entry's hash, so a search reads one entry
+//! per shape (for its offset and mask) and more only where it finds an equal
+//! hash. A lookup costs one binary search per shape plus
 //! one for the extensions; a list with as many shapes as entries is no better
 //! than the walk, and [`Index::lookup`] walks such a list instead.
 //!
@@ -345,7 +346,7 @@ impl<'a> Index<'a> {
         candidate: &Candidate<'_>,
     ) -> Candidates<'a> {
         let searches = self.shapes.len().saturating_sub(1);
-        if entries.count() < WALK_PER_SEARCH * searches {
+        if entries.count() < WALK_PER_SEARCH.saturating_mul(searches) {
             return Candidates {
                 ranges: [&[]; MAX_HITS + 2],
                 len: 0,

@@ -1038,6 +1038,38 @@ mod lookup {
         check(&entries, &c);
     }
 
+    /// Keys whose hashes collide (FNV-1a: "declinate" and "macallums", "altarage"
+    /// and "zinke") are told apart by their bytes, in the sort, the changes and
+    /// the searches.
+    #[test]
+    fn colliding_hashes_are_told_apart() {
+        let entries = [
+            TestEntry::magic(0, b"declinate", None),
+            TestEntry::extension(b"altarage"),
+            TestEntry::magic(0, b"macallums", None),
+            TestEntry::extension(b"zinke"),
+            TestEntry::magic(0, b"declinate", None),
+        ];
+        crate::lookup_check::check_changes(&entries, 0..entries.len());
+        let mut h = [0; BINPRM_BUF_SIZE];
+        for (magic, path, chosen) in [
+            (&b"macallums"[..], &b"/x"[..], Some(2)),
+            (b"declinate", b"/x", Some(4)),
+            (b"declinatf", b"/x.zinke", Some(3)),
+            (b"declinatf", b"/x.altarage", Some(1)),
+            (b"macallumt", b"/x.zink", None),
+        ] {
+            h[..9].copy_from_slice(magic);
+            let c = Candidate { header: &h, path };
+            let (slots, shapes) = build(&entries);
+            assert_eq!(
+                indexed(&entries, &Index::new(&slots, &shapes), &c).chosen,
+                chosen
+            );
+            check(&entries, &c);
+        }
+    }
+
     /// A registration finds its place in the index with a binary search, and a
     /// removal reads no entry: neither sorts the list again.
     #[test]
