@@ -78,9 +78,10 @@ none: no binfmt_misc loaded; c: the kernel's binfmt_misc.ko; rust: binfmt_misc_r
 exec-plain      exec/s of a static binary no entry matches, behind N magic entries (none: no module)
 exec-plain-ext  the same behind N extension entries
 exec-plain-bpf  the same with one 'B' entry whose match declines it
-exec-unknown    execve() calls per second of a file no format accepts (ENOEXEC), one process, no
-                fork: the search of the formats alone, behind N magic entries (none: no module)
-exec-unknown-ext the same behind N extension entries
+miss-cost       microseconds an exec no entry matches spends searching N magic entries: a failing
+                execve() with the instance enabled less disabled, alternating every 0.05 s
+                (the median of 30 such pairs)
+miss-cost-ext   the same for N extension entries
 exec-magic/-ext exec/s of a binary handled by a magic / extension entry registered before N magic ones
 register/remove seconds to register N entries / remove them one by one (a bash loop of writes)
 mounts          fresh user+mount namespaces per second, each mounting and unmounting binfmt_misc
@@ -123,9 +124,9 @@ rows = [line.split() for line in open(summary)]
 workers = sorted({int(r[3]) for r in rows if r[1] == "exec-plain" and r[3] != "-"})[:2]
 panels = [("exec-plain", w, "exec/s", f"plain static binary, {w} worker{'s' if w > 1 else ''}")
           for w in workers]
-if any(r[1] == "exec-unknown" for r in rows):
-    panels.append(("exec-unknown", 1, "failed execve()/s",
-                   "file no format accepts (ENOEXEC), 1 process"))
+if any(r[1] == "miss-cost" for r in rows):
+    panels.append(("miss-cost", 1, "microseconds per exec",
+                   "search cost of an exec no entry matches"))
 fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
 for ax, (name, w, unit, title) in zip(axes[0], panels):
     for impl, colour in (("c", "tab:blue"), ("rust", "tab:orange")):
@@ -144,10 +145,14 @@ for ax, (name, w, unit, title) in zip(axes[0], panels):
     ax.set_xlabel("non-matching magic entries + 1 (log; 1 = no entry)")
     ax.set_ylabel(f"{unit} (median, bars: min-max)")
     ax.set_title(title)
-    ax.set_ylim(bottom=0)
+    if name == "miss-cost":
+        # A cost near 0 is measured as slightly negative as often as not.
+        ax.axhline(0, color="black", linewidth=0.8)
+    else:
+        ax.set_ylim(bottom=0)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-fig.suptitle(f"binfmt_misc exec throughput, {release}, 2 CPUs, QEMU TCG", fontsize=10)
+fig.suptitle(f"binfmt_misc and exec, {release}, 2 CPUs, QEMU TCG", fontsize=10)
 fig.tight_layout()
 fig.savefig(path, dpi=100)
 EOF

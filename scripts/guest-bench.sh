@@ -25,7 +25,7 @@ cp "$progs/bench_true" "$work/plain"
 cp "$progs/bench_true" "$work/handled.bmbench"
 printf 'BMBENCH\n' >"$work/magic"
 printf 'BMBPF\n' >"$work/bpf"
-# A file no format accepts (exec-unknown), its name with the same extension.
+# A file no format accepts (miss-cost), its name with the same extension.
 printf 'BMUNKNOWN\n' >"$work/unknown.plain"
 chmod 755 "$work/bench.plain" "$work/plain" "$work/handled.bmbench" "$work/magic" "$work/bpf" "$work/unknown.plain"
 results=$out/bench.txt
@@ -85,12 +85,13 @@ exec_rate() { # PATH WORKERS
 	settle
 	"$progs/bench_exec" "$seconds" "$2" "$1" || echo failed
 }
-# execve() calls per second failing with ENOEXEC, from one process: the search
-# of the formats alone, binfmt_misc's lookup a far larger part of it than of a
-# whole exec.
-unknown_rate() {
+# Microseconds an exec of a file no entry matches spends in the search of the
+# entries: an execve() that fails with ENOEXEC, timed with the instance enabled
+# less disabled, the two alternating every twentieth of a second for 3 s (the
+# median of the 30 pairs).
+miss_cost() {
 	settle
-	"$progs/bench_exec" -n "$seconds" 1 "$work/unknown.plain" || echo failed
+	"$progs/bench_miss" 3 "$work/unknown.plain" "$mnt/status" || echo failed
 }
 seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
 # Kernel memory in slab objects once deferred frees are done (RCU callbacks,
@@ -102,45 +103,50 @@ seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns /
 # hold, which depend on how full their slabs happened to be before, by a
 # hundred bytes per entry and more from one reading to the next. Shrinking
 # every cache flushes the per-CPU slabs, whose free objects slabinfo counts as
-# in use, for all alike.
+# in use, for all alike. Bash builtins only from the shrink to the reading, and
+# no fork at all: a new process's own objects (a task, its mappings, the
+# dentries of what it opens) would land in the count.
 shrink_slabs() {
 	local f
 	echo 2 >/proc/sys/vm/drop_caches
 	for f in /sys/kernel/slab/*/shrink; do echo 1 >"$f" 2>/dev/null; done
 }
-slab_now() {
+slab_now() { # sets $slab_total
+	local name active objsize pages_per slabs objects=0 pages=0 slab=0
 	shrink_slabs
-	awk -v page="$page_size" '
-		NR == FNR { if ($1 == "Slab:") slab = $2 * 1024; next }
-		FNR > 2 { objects += $2 * $4; pages += $15 * $6 }
-		END { printf "%d\n", objects + slab - pages * page }' /proc/meminfo /proc/slabinfo
+	while read -r name active _ objsize _ pages_per _ _ _ _ _ _ _ _ slabs _; do
+		[[ $active =~ ^[0-9]+$ ]] || continue
+		objects=$((objects + active * objsize))
+		pages=$((pages + slabs * pages_per))
+	done </proc/slabinfo
+	while read -r name slab _; do [ "$name" = Slab: ] && break; done </proc/meminfo
+	slab_total=$((objects + slab * 1024 - pages * page_size))
 }
 page_size=$(getconf PAGESIZE)
-slab_bytes() {
-	local prev cur i
-	sync
+slab_bytes() { # sets $slab_total
+	local prev i
 	shrink_slabs
-	sleep 1
-	prev=$(slab_now)
+	read -r -t 1 _ <>"$work/tick"
+	slab_now
+	prev=$slab_total
 	for ((i = 0; i < 10; i++)); do
-		sleep 1
-		cur=$(slab_now)
-		[ $((cur - prev)) -le 16384 ] && [ $((prev - cur)) -le 16384 ] && break
-		prev=$cur
+		read -r -t 1 _ <>"$work/tick"
+		slab_now
+		[ $((slab_total - prev)) -le 16384 ] && [ $((prev - slab_total)) -le 16384 ] && break
+		prev=$slab_total
 	done
-	echo "$cur"
 }
-# Slab of COUNT held namespaces, with (1) or without (0) an instance each.
+# Slab of COUNT held namespaces, with (1) or without (0) an instance each:
+# sets $slab_total.
 held_slab() { # COUNT MOUNT
-	local line slab fd
+	local line fd
 	coproc HOLD { "$progs/bench_userns" hold "$1" "$work/inst" "$2"; }
 	read -r line <&"${HOLD[0]}"
 	[ "$line" = ready ] || echo "bench_userns hold: $line" >&2
-	slab=$(slab_bytes)
+	slab_bytes
 	fd=${HOLD[1]}
 	exec {fd}>&-
 	wait "$HOLD_PID"
-	echo "$slab"
 }
 
 exec_figures() {
@@ -149,7 +155,6 @@ exec_figures() {
 		for workers in "${workers_all[@]}"; do
 			record exec-plain - "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 		done
-		record exec-unknown - 1 "$(unknown_rate)"
 		return
 	fi
 	# Plain binary behind N magic decoys, the list grown in place.
@@ -159,7 +164,7 @@ exec_figures() {
 		for workers in "${workers_all[@]}"; do
 			record exec-plain "$entries" "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 		done
-		record exec-unknown "$entries" 1 "$(unknown_rate)"
+		record miss-cost "$entries" 1 "$(miss_cost)"
 	done
 	# One by one, as an administrator would, then 1000 again behind the two
 	# handlers: entries are looked up newest first, so they are found last.
@@ -172,11 +177,13 @@ exec_figures() {
 	register ":bench-ext:E::bmbench::$work/plain:"
 	register ":bench-magic:M::BMBENCH::$work/plain:"
 	local before after
-	before=$(slab_bytes)
+	slab_bytes
+	before=$slab_total
 	start=$(date +%s%N)
 	magic_decoys 0 1000
 	record register 1000 - "$(seconds_since "$start")"
-	after=$(slab_bytes)
+	slab_bytes
+	after=$slab_total
 	record slab-per-entry 1000 - $(((after - before) / 1000))
 	for workers in "${workers_some[@]}"; do
 		record exec-magic 1000 "$workers" "$(exec_rate "$work/magic" "$workers")"
@@ -187,7 +194,7 @@ exec_figures() {
 	for workers in "${workers_all[@]}"; do
 		record exec-plain-ext 1000 "$workers" "$(exec_rate "$work/bench.plain" "$workers")"
 	done
-	record exec-unknown-ext 1000 1 "$(unknown_rate)"
+	record miss-cost-ext 1000 1 "$(miss_cost)"
 	echo -1 >"$mnt/status"
 	# A 'B' entry whose match declines the plain binary, alone in the list.
 	if [ "$impl" = rust ]; then
@@ -210,8 +217,10 @@ exec_figures() {
 memory_figures() {
 	local base mounted count=100
 	# COUNT namespaces holding an instance each, less COUNT holding none.
-	base=$(held_slab "$count" 0)
-	mounted=$(held_slab "$count" 1)
+	held_slab "$count" 0
+	base=$slab_total
+	held_slab "$count" 1
+	mounted=$slab_total
 	record slab-per-instance "$count" - $(((mounted - base) / count))
 }
 
