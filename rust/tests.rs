@@ -952,6 +952,15 @@ mod lookup {
         reads: core::cell::Cell<usize>,
     }
 
+    impl<'a> Counting<'a> {
+        fn new(entries: &'a [TestEntry]) -> Self {
+            Self {
+                entries,
+                reads: core::cell::Cell::new(0),
+            }
+        }
+    }
+
     impl crate::lookup::Entries for Counting<'_> {
         fn count(&self) -> usize {
             self.entries.len()
@@ -982,10 +991,7 @@ mod lookup {
             entries.push(e);
         }
         let (slots, shapes) = build(&entries);
-        let counting = Counting {
-            entries: &entries,
-            reads: core::cell::Cell::new(0),
-        };
+        let counting = Counting::new(&entries);
         let h = [0; BINPRM_BUF_SIZE];
         let c = Candidate {
             header: &h,
@@ -1017,10 +1023,7 @@ mod lookup {
             .collect();
         let (slots, shapes) = build(&entries);
         assert_eq!(shapes.len(), 64 + 2);
-        let counting = Counting {
-            entries: &entries,
-            reads: core::cell::Cell::new(0),
-        };
+        let counting = Counting::new(&entries);
         let h = [0x42; BINPRM_BUF_SIZE];
         let c = Candidate {
             header: &h,
@@ -1083,10 +1086,7 @@ mod lookup {
             })
             .collect();
         let (slots, shapes) = build(&entries[..n - 1]);
-        let counting = Counting {
-            entries: &entries,
-            reads: core::cell::Cell::new(0),
-        };
+        let counting = Counting::new(&entries);
         let old = Index::new(&slots, &shapes);
         let change = old.plan_add(&counting).unwrap();
         let reads = counting.reads.get();
