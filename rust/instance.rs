@@ -13,7 +13,7 @@ use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
 use crate::kernel_ext::slots::Slots;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
-use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Shape, Slot};
+use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Probe, Shape, Slot};
 use crate::matching::Candidate;
 use crate::staging::Staging;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -27,10 +27,18 @@ use kernel::{new_mutex, pin_init};
 pub(crate) struct EntryList {
     /// kvmalloc'ed: a list of thousands of entries needs no high-order pages.
     entries: KVVec<Arc<Entry>>,
+    /// Each entry's [`Probe`], by position: what a walk of a short list reads
+    /// instead of the entries.
+    probes: KVVec<Probe>,
     /// The index exec looks the entries up by (see [`crate::lookup`]), built
     /// with the list, as the list never changes once published.
     slots: KVVec<Slot>,
     shapes: KVVec<Shape>,
+    /// Whether the list has 'B' entries, which the index knows too: kept here
+    /// because exec asks it first, and the list's own object is one it reads
+    /// anyway, where the index's array would be one more (under emulation, a
+    /// microsecond per exec).
+    has_bpf: bool,
 }
 
 impl EntryList {
@@ -43,18 +51,22 @@ impl EntryList {
         let mut shapes = KVVec::new();
         shapes.extend_with(n, Shape::default(), GFP_KERNEL_ACCOUNT)?;
         Lookup::build(&entries[..], &slots, &mut shapes);
-        Self::publishable(entries, slots, shapes)
+        let probes = Self::probes(entries.iter().map(|e| probe_of(e)), entries.len())?;
+        Self::publishable(entries, probes, slots, shapes)
     }
 
     /// This list and `entry`, last: the index changed where the entry goes, not
     /// sorted again (which made each registration cost n log n comparisons).
     fn with(&self, entry: Arc<Entry>) -> Result<RcuValue<Arc<Self>>> {
+        let added = probe_of(&entry);
         let new = Self::copy(self.iter(), self.entries.len() + 1, Some(entry))?;
         let Some(change) = self.index().plan_add(&new[..]) else {
             // Not of this list: cannot happen, but a sort is always right.
             return Self::sorted(new);
         };
-        self.changed(new, change)
+        let probes = Iterator::chain(self.probes.iter().copied(), [added]);
+        let probes = Self::probes(probes, new.len())?;
+        self.changed(new, probes, change)
     }
 
     /// This list without the entry at `pos`; its index loses one slot.
@@ -65,7 +77,9 @@ impl EntryList {
         let Some(change) = self.index().plan_remove(pos) else {
             return Self::sorted(new);
         };
-        self.changed(new, change)
+        let others = self.probes.iter().enumerate().filter(|&(i, _)| i != pos);
+        let probes = Self::probes(others.map(|(_, &p)| p), len)?;
+        self.changed(new, probes, change)
     }
 
     fn copy<'a>(
@@ -83,10 +97,19 @@ impl EntryList {
         Ok(new)
     }
 
+    fn probes(probes: impl Iterator<Item = Probe>, len: usize) -> Result<KVVec<Probe>> {
+        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
+        for p in probes {
+            new.push(p, GFP_KERNEL_ACCOUNT)?;
+        }
+        Ok(new)
+    }
+
     /// `entries` with this list's index changed by `change`.
     fn changed(
         &self,
         entries: KVVec<Arc<Entry>>,
+        probes: KVVec<Probe>,
         change: LookupChange,
     ) -> Result<RcuValue<Arc<Self>>> {
         let mut slots = KVVec::new();
@@ -94,18 +117,21 @@ impl EntryList {
         let mut shapes = KVVec::new();
         shapes.extend_with(change.shapes_len(), Shape::default(), GFP_KERNEL_ACCOUNT)?;
         change.apply(self.index(), &mut slots, &mut shapes);
-        Self::publishable(entries, slots, shapes)
+        Self::publishable(entries, probes, slots, shapes)
     }
 
     fn publishable(
         entries: KVVec<Arc<Entry>>,
+        probes: KVVec<Probe>,
         slots: KVVec<Slot>,
         shapes: KVVec<Shape>,
     ) -> Result<RcuValue<Arc<Self>>> {
         RcuValue::new(
             Arc::new(
                 Self {
+                    has_bpf: Lookup::new(&slots, &shapes).has_bpf(),
                     entries,
+                    probes,
                     slots,
                     shapes,
                 },
@@ -125,16 +151,21 @@ impl EntryList {
 
     /// Newest first, the entries that may recognise `candidate`: every 'B'
     /// entry and the static ones whose key is the binary's, or, for a list
-    /// short next to its index's searches, every entry; the caller checks each,
-    /// as whether it is enabled.
+    /// short next to its index's searches, every entry its probe admits; the
+    /// caller checks each, as whether it is enabled.
     pub(crate) fn candidates<'a>(
         &'a self,
         candidate: &'a Candidate<'a>,
     ) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
         self.index()
-            .lookup(&self.entries[..], candidate)
+            .lookup(&self.entries[..], &self.probes, candidate)
             .filter_map(|pos| self.entries.get(pos))
     }
+}
+
+fn probe_of(entry: &Entry) -> Probe {
+    let (m, buf) = entry.matcher();
+    Probe::of(&m, buf)
 }
 
 impl Entries for [Arc<Entry>] {
@@ -327,7 +358,7 @@ impl Instance {
         let list = self.entries.read(guard)?;
         // A 'B' entry's `match` program may sleep: exec takes a reference on
         // the list and searches it outside RCU.
-        if list.index().has_bpf() {
+        if list.has_bpf {
             return Some(Found::Walk(list.clone()));
         }
         list.candidates(candidate)

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
-use crate::lookup::{Change, Entries, Index, Shape, Slot, MAX_HITS, WALK_PER_SEARCH};
+use crate::lookup::{Change, Entries, Index, Probe, Shape, Slot, MAX_HITS, WALK_PER_SEARCH};
 use crate::matching::{matches, Candidate};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -120,6 +120,14 @@ pub fn linear(entries: &[TestEntry], c: &Candidate<'_>) -> Walk {
         }
     }
     walk
+}
+
+/// The probes of `entries`, by position, as the kernel keeps them.
+pub fn probes(entries: &[TestEntry]) -> Vec<Probe> {
+    entries
+        .iter()
+        .map(|e| Probe::of(&e.matcher, &e.buf))
+        .collect()
 }
 
 /// An index of `entries`, built as the kernel builds it.
@@ -249,9 +257,17 @@ pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
     assert_eq!(all, expected);
     // What exec asks: the same, from the walk for a list short next to its
     // searches.
-    let lookup = index.lookup(entries, c);
+    let probes = probes(entries);
+    let lookup = index.lookup(entries, &probes, c);
     let short = entries.len() < WALK_PER_SEARCH * (shapes.len() - 1);
     assert_eq!(lookup.is_walk(), short || walked);
+    // A walk's probes pass over entries, never one that may match, and keep
+    // the order: newest first.
+    let asked: Vec<usize> = index.lookup(entries, &probes, c).collect();
+    assert!(asked.windows(2).all(|w| w[0] > w[1]));
+    assert!((0..entries.len())
+        .filter(matching)
+        .all(|p| asked.contains(&p)));
     assert_eq!(walk_over(entries, lookup, c), linear(entries, c));
 }
 

@@ -940,7 +940,7 @@ mod lookup {
     use crate::grammar::BINPRM_BUF_SIZE;
     use crate::lookup::Index;
     use crate::lookup_check::{
-        applied, build, check, check_bytes, indexed, linear, TestEntry, Walk,
+        applied, build, check, check_bytes, indexed, linear, probes, TestEntry, Walk,
     };
     use crate::matching::Candidate;
     use std::vec;
@@ -1015,7 +1015,7 @@ mod lookup {
     /// A binary no entry matches costs one read of an entry per shape (for its
     /// offset and mask): the searches compare the hashes the slots carry, so a
     /// long list's lookup does not read its entries. A list short next to its
-    /// shapes is walked.
+    /// shapes is walked, over the entries' probes: a miss reads no entry.
     #[test]
     fn a_miss_reads_one_entry_per_shape() {
         let entries: Vec<TestEntry> = (0..1000)
@@ -1029,14 +1029,36 @@ mod lookup {
             header: &h,
             path: b"/x.plain",
         };
-        let lookup = Index::new(&slots, &shapes).lookup(&counting, &c);
+        let all_probes = probes(&entries);
+        let lookup = Index::new(&slots, &shapes).lookup(&counting, &all_probes, &c);
         assert!(!lookup.is_walk());
         assert_eq!(lookup.count(), 0);
         let reads = counting.reads.get();
         assert!(reads <= 64, "{reads} reads for a miss in 64 shapes");
         let short = &entries[..100];
         let (slots, shapes) = build(short);
-        assert!(Index::new(&slots, &shapes).lookup(short, &c).is_walk());
+        let counting = Counting::new(short);
+        let short_probes = probes(short);
+        let lookup = Index::new(&slots, &shapes).lookup(&counting, &short_probes, &c);
+        assert!(lookup.is_walk());
+        assert_eq!(lookup.count(), 0);
+        assert_eq!(counting.reads.get(), 0);
+        // The extension entries' probes too, and a binary with no extension.
+        let exts: Vec<TestEntry> = (0..2)
+            .map(|i| TestEntry::extension(std::format!("ext{i}").as_bytes()))
+            .collect();
+        let (slots, shapes) = build(&exts);
+        let ext_probes = probes(&exts);
+        for path in [&b"/x.plain"[..], b"/x", b"/x.ext1"] {
+            let c = Candidate { header: &h, path };
+            let counting = Counting::new(&exts);
+            let lookup = Index::new(&slots, &shapes).lookup(&counting, &ext_probes, &c);
+            assert!(lookup.is_walk());
+            let asked: Vec<usize> = lookup.collect();
+            assert_eq!(asked, if path == b"/x.ext1" { vec![1] } else { vec![] });
+            assert_eq!(counting.reads.get(), 0);
+            check(&exts, &c);
+        }
         check(short, &c);
         check(&entries, &c);
     }
