@@ -13,7 +13,7 @@ use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
 use crate::kernel_ext::slots::Slots;
 use crate::kernel_ext::use_count::InUse;
 use crate::kernel_ext::user_ns::{NsKey, UserNamespace};
-use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Probe, Shape, Slot};
+use crate::lookup::{Change as LookupChange, Entries, Index as Lookup, Probe, Probes, Shape, Slot};
 use crate::matching::Candidate;
 use crate::staging::Staging;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -28,16 +28,17 @@ pub(crate) struct EntryList {
     /// kvmalloc'ed: a list of thousands of entries needs no high-order pages.
     entries: KVVec<Arc<Entry>>,
     /// Each entry's [`Probe`], by position: what a walk of a short list reads
-    /// instead of the entries.
+    /// instead of the entries; and how many are open ([`Probes`]).
     probes: KVVec<Probe>,
+    open_probes: usize,
     /// The index exec looks the entries up by (see [`crate::lookup`]), built
     /// with the list, as the list never changes once published.
     slots: KVVec<Slot>,
     shapes: KVVec<Shape>,
     /// Whether the list has 'B' entries, which the index knows too: kept here
     /// because exec asks it first, and the list's own object is one it reads
-    /// anyway, where the index's array would be one more (under emulation, a
-    /// microsecond per exec).
+    /// anyway, where the index's array would be one more (under emulation,
+    /// about half a microsecond per exec).
     has_bpf: bool,
 }
 
@@ -122,14 +123,19 @@ impl EntryList {
 
     fn publishable(
         entries: KVVec<Arc<Entry>>,
-        probes: KVVec<Probe>,
+        mut probes: KVVec<Probe>,
         slots: KVVec<Slot>,
         shapes: KVVec<Shape>,
     ) -> Result<RcuValue<Arc<Self>>> {
+        // Cannot happen; without probes a walk asks every entry.
+        if probes.len() != entries.len() {
+            probes = KVVec::new();
+        }
         RcuValue::new(
             Arc::new(
                 Self {
                     has_bpf: Lookup::new(&slots, &shapes).has_bpf(),
+                    open_probes: Probes::count_open(&probes),
                     entries,
                     probes,
                     slots,
@@ -155,10 +161,14 @@ impl EntryList {
     /// caller checks each, as whether it is enabled.
     pub(crate) fn candidates<'a>(
         &'a self,
-        candidate: &'a Candidate<'a>,
+        candidate: &Candidate<'a>,
     ) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
         self.index()
-            .lookup(&self.entries[..], &self.probes, candidate)
+            .lookup(
+                &self.entries[..],
+                Probes::new(&self.probes, self.open_probes),
+                candidate,
+            )
             .filter_map(|pos| self.entries.get(pos))
     }
 }

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
-use crate::lookup::{Change, Entries, Index, Probe, Shape, Slot, MAX_HITS, WALK_PER_SEARCH};
+use crate::lookup::{
+    hash, Change, Entries, Index, Probe, Probes, Shape, Slot, MAX_HITS, OPEN_EXTRA, WALK_PER_SEARCH,
+};
 use crate::matching::{matches, Candidate};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -258,16 +260,43 @@ pub fn check(entries: &[TestEntry], c: &Candidate<'_>) {
     // What exec asks: the same, from the walk for a list short next to its
     // searches.
     let probes = probes(entries);
-    let lookup = index.lookup(entries, &probes, c);
-    let short = entries.len() < WALK_PER_SEARCH * (shapes.len() - 1);
+    let lookup = index.lookup(entries, Probes::of(&probes), c);
+    let open = entries
+        .iter()
+        .filter(|e| match &e.matcher {
+            Matcher::Magic { mask, .. } => mask.is_some(),
+            Matcher::Extension(_) => false,
+            Matcher::Bpf => true,
+        })
+        .count();
+    let short = entries.len() + OPEN_EXTRA * open < WALK_PER_SEARCH * (shapes.len() - 1);
     assert_eq!(lookup.is_walk(), short || walked);
     // A walk's probes pass over entries, never one that may match, and keep
     // the order: newest first.
-    let asked: Vec<usize> = index.lookup(entries, &probes, c).collect();
+    let asked: Vec<usize> = index.lookup(entries, Probes::of(&probes), c).collect();
     assert!(asked.windows(2).all(|w| w[0] > w[1]));
     assert!((0..entries.len())
         .filter(matching)
         .all(|p| asked.contains(&p)));
+    // And a short list's walk passes over each unmasked magic whose first
+    // bytes (up to four) differ from the binary's, and each extension whose
+    // hash differs from the binary's.
+    if short {
+        let ext = c.extension().map(|e| hash(e, None));
+        let ruled_out = |e: &TestEntry| match &e.matcher {
+            Matcher::Magic {
+                offset,
+                magic,
+                mask: None,
+            } => {
+                let n = magic.len().min(4);
+                c.header[*offset..*offset + n] != e.buf[magic.start..magic.start + n]
+            }
+            Matcher::Extension(x) => ext != Some(hash(&e.buf[x.clone()], None)),
+            _ => false,
+        };
+        assert!(asked.iter().all(|&p| !ruled_out(&entries[p])));
+    }
     assert_eq!(walk_over(entries, lookup, c), linear(entries, c));
 }
 
@@ -297,7 +326,9 @@ impl Choices<'_> {
 /// Few values, so that keys collide and binaries match.
 const BYTES: [u8; 4] = [0x00, 0x01, 0x7f, 0xff];
 const MASKS: [u8; 4] = [0xff, 0x0f, 0xf0, 0x00];
-const OFFSETS: [usize; 6] = [0, 1, 2, 3, 16, 250];
+/// Offsets up to the header's end: a magic there ends in its last bytes, where
+/// a probe cannot load four.
+const OFFSETS: [usize; 9] = [0, 1, 2, 3, 16, 250, 253, 254, 255];
 
 /// An entry set decoded from `choices`.
 fn entries(ch: &mut Choices<'_>) -> Vec<TestEntry> {
@@ -308,7 +339,7 @@ fn entries(ch: &mut Choices<'_>) -> Vec<TestEntry> {
         let e = match kind {
             0..=4 => {
                 let offset = ch.pick(&OFFSETS);
-                let len = (1 + ch.below(4)).min(BINPRM_BUF_SIZE - offset);
+                let len = (1 + ch.below(6)).min(BINPRM_BUF_SIZE - offset);
                 let magic: Vec<u8> = (0..len).map(|_| ch.pick(&BYTES)).collect();
                 let mask: Option<Vec<u8>> =
                     (kind >= 3).then(|| (0..len).map(|_| ch.pick(&MASKS)).collect());
