@@ -14,6 +14,8 @@
  * median leaves out the pairs a pause of the machine fell into.
  * PATH's first four bytes must be printable, or the kernel runs modprobe for a
  * "binfmt-XXXX" module after every call. Leaves the instance enabled.
+ * scripts/guest-bench.sh runs it with STATUS /dev/null, for its calls only,
+ * and times binfmt_misc's part of each in the kernel (kprobes).
  */
 #define _GNU_SOURCE
 #include <errno.h>
