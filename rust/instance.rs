@@ -52,7 +52,7 @@ impl EntryList {
         let mut shapes = KVVec::new();
         shapes.extend_with(n, Shape::default(), GFP_KERNEL_ACCOUNT)?;
         Lookup::build(&entries[..], &slots, &mut shapes);
-        let probes = Self::probes(entries.iter().map(|e| probe_of(e)), entries.len())?;
+        let probes = collected(entries.iter().map(|e| probe_of(e)), entries.len())?;
         Self::publishable(entries, probes, slots, shapes)
     }
 
@@ -60,13 +60,14 @@ impl EntryList {
     /// sorted again (which made each registration cost n log n comparisons).
     fn with(&self, entry: Arc<Entry>) -> Result<RcuValue<Arc<Self>>> {
         let added = probe_of(&entry);
-        let new = Self::copy(self.iter(), self.entries.len() + 1, Some(entry))?;
+        let len = self.entries.len() + 1;
+        let new = collected(Iterator::chain(self.iter().cloned(), [entry]), len)?;
         let Some(change) = self.index().plan_add(&new[..]) else {
             // Not of this list: cannot happen, but a sort is always right.
             return Self::sorted(new);
         };
         let probes = Iterator::chain(self.probes.iter().copied(), [added]);
-        let probes = Self::probes(probes, new.len())?;
+        let probes = collected(probes, len)?;
         self.changed(new, probes, change)
     }
 
@@ -74,36 +75,13 @@ impl EntryList {
     fn without(&self, pos: usize) -> Result<RcuValue<Arc<Self>>> {
         let others = self.iter().enumerate().filter(|&(i, _)| i != pos);
         let len = self.entries.len().saturating_sub(1);
-        let new = Self::copy(others.map(|(_, e)| e), len, None)?;
+        let new = collected(others.map(|(_, e)| e.clone()), len)?;
         let Some(change) = self.index().plan_remove(pos) else {
             return Self::sorted(new);
         };
         let others = self.probes.iter().enumerate().filter(|&(i, _)| i != pos);
-        let probes = Self::probes(others.map(|(_, &p)| p), len)?;
+        let probes = collected(others.map(|(_, &p)| p), len)?;
         self.changed(new, probes, change)
-    }
-
-    fn copy<'a>(
-        entries: impl Iterator<Item = &'a Arc<Entry>>,
-        len: usize,
-        extra: Option<Arc<Entry>>,
-    ) -> Result<KVVec<Arc<Entry>>> {
-        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
-        for e in entries {
-            new.push(e.clone(), GFP_KERNEL_ACCOUNT)?;
-        }
-        if let Some(e) = extra {
-            new.push(e, GFP_KERNEL_ACCOUNT)?;
-        }
-        Ok(new)
-    }
-
-    fn probes(probes: impl Iterator<Item = Probe>, len: usize) -> Result<KVVec<Probe>> {
-        let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
-        for p in probes {
-            new.push(p, GFP_KERNEL_ACCOUNT)?;
-        }
-        Ok(new)
     }
 
     /// `entries` with this list's index changed by `change`.
@@ -171,6 +149,16 @@ impl EntryList {
             )
             .filter_map(|pos| self.entries.get(pos))
     }
+}
+
+/// `items`, `len` of them, in a new array (the entries or the probes of a new
+/// list).
+fn collected<T>(items: impl Iterator<Item = T>, len: usize) -> Result<KVVec<T>> {
+    let mut new = KVVec::with_capacity(len, GFP_KERNEL_ACCOUNT)?;
+    for item in items {
+        new.push(item, GFP_KERNEL_ACCOUNT)?;
+    }
+    Ok(new)
 }
 
 fn probe_of(entry: &Entry) -> Probe {
@@ -273,7 +261,7 @@ impl Instance {
         let retired = self.entries.update(|entries| {
             let new = match entries {
                 Some(list) => list.with(entry)?,
-                None => EntryList::sorted(EntryList::copy(core::iter::empty(), 1, Some(entry))?)?,
+                None => EntryList::sorted(collected([entry].into_iter(), 1)?)?,
             };
             published.set_state(EntryState::Published);
             if let Err(e) = last_step() {

@@ -682,10 +682,7 @@ impl<'a> Candidates<'a> {
             len: 0,
             walk_below: None,
             probes: &[],
-            binary: Candidate {
-                header: binary.header,
-                path: binary.path,
-            },
+            binary: *binary,
             ext: None,
         }
     }

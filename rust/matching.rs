@@ -7,6 +7,7 @@
 use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
 
 /// What exec knows of a binary when the handlers are asked.
+#[derive(Clone, Copy)]
 pub struct Candidate<'a> {
     /// The binary's first bytes (`bprm->buf`; zero past the end of a short file).
     pub header: &'a [u8; BINPRM_BUF_SIZE],
