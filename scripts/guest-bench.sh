@@ -113,7 +113,7 @@ find_call_site() {
 	echo "r:bmrs_back load_misc_binary" >$T/kprobe_events || return 1
 	echo >$T/trace
 	echo 1 >$T/events/kprobes/enable
-	"$progs/bench_miss" 0.1 "$work/unknown.plain" /dev/null >/dev/null 2>&1
+	"$progs/bench_miss" 0.1 "$work/unknown.plain" >/dev/null
 	echo 0 >$T/events/kprobes/enable
 	back_site=$(grep -o -m 1 'bprm_execve+0x[0-9a-f]*' $T/trace)
 	echo >$T/kprobe_events
@@ -153,7 +153,7 @@ miss_cost() {
 	settle
 	echo >$T/trace
 	echo 1 >$T/tracing_on
-	"$progs/bench_miss" 1 "$work/unknown.plain" /dev/null >/dev/null
+	"$progs/bench_miss" 1 "$work/unknown.plain" >/dev/null
 	echo 0 >$T/tracing_on
 	# Pairs a call of this module's callback with the next return, per CPU.
 	awk -v fn="0x$fn" '{
@@ -269,8 +269,7 @@ exec_figures() {
 	record miss-cost-ext 1000 1 "$(miss_cost)"
 	echo -1 >"$mnt/status"
 	# The callback's least work (an instance that is disabled) and the probes'
-	# cost; measured late, once the module's code ran for a while (under TCG,
-	# code runs slower the first times, while it is translated).
+	# cost; measured late in the round, not first after the module's load.
 	echo 0 >"$mnt/status"
 	record miss-cost-disabled - 1 "$(miss_cost)"
 	echo 1 >"$mnt/status"
