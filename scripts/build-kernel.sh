@@ -49,6 +49,7 @@ done < <(cat "${KERNEL_FRAGMENTS[@]}")
 
 jobs=$(($(nproc) + 1))
 log "building bzImage and modules with -j$jobs (this is the slow part)"
-mk -j"$jobs" bzImage modules
+# Its output to stderr: stdout is the build directory, which callers capture.
+mk -j"$jobs" bzImage modules >&2
 touch "$out/.binfmt_misc_rs-built"
 echo "$out"

@@ -32,20 +32,26 @@ echo "\$ od -An -tx1 -N20 $dir/busybox   (ELF64, e_machine 0xb7: aarch64)"
 od -An -tx1 -N20 "$dir/busybox"
 
 echo "== as uid 65534 in a new user namespace: mount binfmt_misc, register qemu-user-static"
-# In its own mount namespace the user overlays the unpacked package on /usr, so
-# that the package's line, interpreter path included, works as if installed.
+# In its own mount namespace the user overlays the unpacked package's bin and
+# libexec on /usr's, so that the package's line, interpreter path included, works
+# as if installed. Not the whole of /usr: a mount below it (for the test kernel,
+# virtme-ng's tmpfs on /lib/modules, which is /usr/lib/modules here) is locked in
+# the user's mount namespace, and overlayfs refuses a lower layer with a locked
+# mount inside ("failed to clone lowerpath").
 # shellcheck disable=SC2016 # the script expands its own arguments
 setpriv --reuid=65534 --regid=65534 --clear-groups \
 	unshare --user --map-root-user --mount sh -eu -c '
 	dir=$1 exec_direct=$2
-	mount -t overlay overlay -o "lowerdir=$dir/qemu-usr:/usr" /usr
+	for d in bin libexec; do
+		mount -t overlay overlay -o "lowerdir=$dir/qemu-usr/$d:/usr/$d" "/usr/$d"
+	done
 	mount -t binfmt_misc binfmt_misc "$dir/mnt"
-	reg=$(cat /usr/lib/binfmt.d/qemu-aarch64.conf)
-	echo "register (/usr/lib/binfmt.d/qemu-aarch64.conf): $reg"
+	reg=$(cat "$dir/qemu-usr/lib/binfmt.d/qemu-aarch64.conf")
+	echo "register (usr/lib/binfmt.d/qemu-aarch64.conf of the package): $reg"
 	printf "%s\n" "$reg" >"$dir/mnt/register"
 	# F: the kernel opened the interpreter at registration, so the package
-	# may go (lazily: this shell runs from /usr).
-	umount -l /usr
+	# may go (lazily: this shell runs from /usr/bin).
+	umount -l /usr/libexec /usr/bin
 	echo "(/usr/libexec/qemu-binfmt/aarch64-binfmt-P is gone again: $(ls /usr/libexec/qemu-binfmt 2>&1 | head -n 1))"
 	echo "--- $dir/mnt/qemu-aarch64:"
 	cat "$dir/mnt/qemu-aarch64"
