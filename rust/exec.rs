@@ -21,7 +21,9 @@ use kernel::str::CStr;
 impl BinaryFormat for Registry {
     fn load_binary(&self, bprm: &mut BinPrm) -> Result {
         let found = self
-            .find_handler(current_user_ns_chain(), &candidate(bprm))
+            .find_handler(current_user_ns_chain(), bprm.header(), || {
+                bprm.path().as_bytes()
+            })
             .ok_or(ENOEXEC)?;
         let entry = match found {
             Found::Entry(entry) => entry,

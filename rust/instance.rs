@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use crate::entry::{Entry, EntryState};
-use crate::grammar::Matcher;
+use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
 use crate::handler::Handlers;
 use crate::kernel_ext::callback_state::{CallbackState, HasCallbackState};
 use crate::kernel_ext::rcu::{RcuBox, RcuReadGuard, RcuValue, Retired, Update};
@@ -40,6 +40,9 @@ pub(crate) struct EntryList {
     /// anyway, where the index's array would be one more (under emulation,
     /// about half a microsecond per exec).
     has_bpf: bool,
+    /// Whether the list has extension entries, the only ones that read the
+    /// binary's path, which exec then has to measure (a strlen() per exec).
+    has_extensions: bool,
 }
 
 impl EntryList {
@@ -113,6 +116,9 @@ impl EntryList {
             Arc::new(
                 Self {
                     has_bpf: Lookup::new(&slots, &shapes).has_bpf(),
+                    has_extensions: entries
+                        .iter()
+                        .any(|e| matches!(e.matcher().0, Matcher::Extension(_))),
                     open_probes: Probes::count_open(&probes),
                     entries,
                     probes,
@@ -349,7 +355,12 @@ impl Instance {
     /// enabled, or the list to walk when that needs programs run. Runs under
     /// RCU: no lock, no sleep. An entry whose files were released meanwhile
     /// (its removal raced this exec) is passed over, as if already gone.
-    fn find(&self, guard: &RcuReadGuard, candidate: &Candidate<'_>) -> Option<Found> {
+    fn find<'a>(
+        &self,
+        guard: &RcuReadGuard,
+        header: &'a [u8; BINPRM_BUF_SIZE],
+        path: impl FnOnce() -> &'a [u8],
+    ) -> Option<Found> {
         if !self.is_enabled() {
             return None;
         }
@@ -359,6 +370,10 @@ impl Instance {
         if list.has_bpf {
             return Some(Found::Walk(list.clone()));
         }
+        let candidate = &Candidate {
+            header,
+            path: if list.has_extensions { path() } else { &[] },
+        };
         list.candidates(candidate)
             .filter(|e| e.is_enabled() && e.matches(candidate))
             .find_map(InUse::join)
@@ -549,13 +564,16 @@ impl Registry {
         Some(index[at].1.clone())
     }
 
-    /// The handler exec uses for `candidate`: the first match in the instance of
-    /// the nearest user namespace, from `chain` (the caller's namespace, then its
-    /// ancestors), that has one. Lock-free, as every exec on the system asks.
-    pub(crate) fn find_handler(
+    /// The handler exec uses for the binary starting with `header` at the path
+    /// `path` gives (asked only if an extension entry may need it): the first
+    /// match in the instance of the nearest user namespace, from `chain` (the
+    /// caller's namespace, then its ancestors), that has one. Lock-free, as
+    /// every exec on the system asks.
+    pub(crate) fn find_handler<'a>(
         &self,
         chain: impl Iterator<Item = NsKey>,
-        candidate: &Candidate<'_>,
+        header: &'a [u8; BINPRM_BUF_SIZE],
+        path: impl FnOnce() -> &'a [u8],
     ) -> Option<Found> {
         let guard = RcuReadGuard::new();
         let index = self.index.read(&guard)?;
@@ -563,6 +581,6 @@ impl Registry {
             .filter_map(|ns| index.binary_search_by_key(&ns, |(key, _)| *key).ok())
             .map(|at| &index[at].1)
             .next()?;
-        instance.find(&guard, candidate)
+        instance.find(&guard, header, path)
     }
 }

@@ -28,7 +28,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::grammar::Matcher;
+use crate::grammar::{Matcher, BINPRM_BUF_SIZE};
 use crate::matching::Candidate;
 use core::cmp::Ordering;
 
@@ -82,21 +82,54 @@ fn key_of(entries: &(impl Entries + ?Sized), pos: usize) -> u32 {
 /// walk reads 8 bytes per entry, in order, instead of the entry and its buffer,
 /// two objects elsewhere in memory. It is a necessary condition only: the caller
 /// still checks each entry it admits with the full matcher.
+///
+/// A magic's probe compares one 4-byte window of the header, which ends within
+/// it, under a mask: the window starts at the magic's offset, or up to 3 bytes
+/// before it where the header ends sooner. So a walk does the same few
+/// instructions for every magic, with one bounds check that always passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Probe {
-    /// [`PROBE_MAGIC`], [`PROBE_EXTENSION`], or anything else (the default, a
-    /// 'B' entry, a masked magic): every binary is admitted.
-    kind: u8,
-    /// A magic's offset.
-    offset: u8,
-    /// How many of a magic's first bytes `value` holds, 1 to 4.
-    len: u8,
-    /// A magic's first `len` bytes, little-endian, or an extension's hash.
+    /// The window's bytes that a magic's first bytes (up to 4) are,
+    /// little-endian, or an extension's hash.
     value: u32,
+    /// [`TAG_EXTENSION`], or the index in [`KEEPS`] of the bits of the window
+    /// that `value` holds: 0 (the default, for a 'B' entry or a masked magic)
+    /// keeps none, so every binary is admitted.
+    tag: u8,
+    /// Where a magic's window starts in the header.
+    at: u8,
 }
 
-const PROBE_MAGIC: u8 = 1;
-const PROBE_EXTENSION: u8 = 2;
+/// A magic's window: 4 bytes of the header, the last window starting here.
+const WINDOW: usize = 4;
+const LAST_WINDOW: usize = BINPRM_BUF_SIZE - WINDOW;
+
+/// A probe's tag for an extension. A magic's is 1 + 4 * (bytes before the magic
+/// in its window) + (bytes of the magic in it) - 1, the index of their bits in
+/// [`KEEPS`]; an open probe's is 0.
+const TAG_EXTENSION: u8 = 17;
+
+/// By tag, the bits of a magic's window that its probe compares; none for an
+/// extension, whose probe the header alone does not rule out.
+const KEEPS: [u32; 32] = {
+    let mut keeps = [0; 32];
+    let mut skip = 0;
+    while skip < WINDOW {
+        let mut len = 1;
+        while skip + len <= WINDOW {
+            let bits = if len == WINDOW {
+                u32::MAX
+            } else {
+                (1 << (8 * len)) - 1
+            };
+            keeps[1 + 4 * skip + len - 1] = bits << (8 * skip);
+            len += 1;
+        }
+        skip += 1;
+    }
+    keeps
+};
 
 /// `bytes` (at most 4) as a little-endian word.
 fn word(bytes: &[u8]) -> u32 {
@@ -112,26 +145,27 @@ impl Probe {
                 magic,
                 mask: None,
             } => {
-                let (Ok(offset), Some(magic)) = (u8::try_from(*offset), buf.get(magic.clone()))
+                let (Some(magic), true) = (buf.get(magic.clone()), *offset < BINPRM_BUF_SIZE)
                 else {
                     return Self::default();
                 };
-                let len = magic.len().min(4);
+                let at = (*offset).min(LAST_WINDOW);
+                let skip = *offset - at;
+                let len = magic.len().min(WINDOW - skip);
                 if len == 0 {
                     return Self::default();
                 }
                 Self {
-                    kind: PROBE_MAGIC,
-                    offset,
-                    len: len as u8,
-                    value: word(&magic[..len]),
+                    value: word(&magic[..len]) << (8 * skip),
+                    tag: (1 + 4 * skip + len - 1) as u8,
+                    at: at as u8,
                 }
             }
             Matcher::Extension(ext) => match buf.get(ext.clone()) {
                 Some(ext) => Self {
-                    kind: PROBE_EXTENSION,
                     value: hash(ext, None),
-                    ..Self::default()
+                    tag: TAG_EXTENSION,
+                    at: 0,
                 },
                 None => Self::default(),
             },
@@ -139,36 +173,37 @@ impl Probe {
         }
     }
 
+    fn keep(self) -> u32 {
+        KEEPS[usize::from(self.tag) % KEEPS.len()]
+    }
+
     /// Whether the probe admits every binary, so that a walk reads the entry
     /// whole: a masked magic, a 'B' entry.
     fn is_open(self) -> bool {
-        !matches!(self.kind, PROBE_MAGIC | PROBE_EXTENSION)
+        self.tag != TAG_EXTENSION && self.keep() == 0
     }
 
-    /// Whether the entry may recognise a binary starting with `header` whose
-    /// extension hashes to `ext`.
-    fn admits(self, header: &[u8], ext: Option<u32>) -> bool {
-        match self.kind {
-            PROBE_MAGIC => {
-                let start = usize::from(self.offset);
-                let len = usize::from(self.len);
-                // One load of 4 bytes, less those past the magic's `len`; the
-                // byte loop only for a window at the header's very end.
-                match header.get(start..start + 4) {
-                    Some(&[a, b, c, d]) => {
-                        let keep = u32::MAX
-                            .checked_shr(8 * 4usize.saturating_sub(len) as u32)
-                            .unwrap_or(0);
-                        u32::from_le_bytes([a, b, c, d]) & keep == self.value
-                    }
-                    _ => header
-                        .get(start..start + len)
-                        .is_some_and(|w| word(w) == self.value),
-                }
-            }
-            PROBE_EXTENSION => ext == Some(self.value),
-            _ => true,
+    /// Whether the entry may recognise a binary starting with `header`, as far
+    /// as the header tells: every extension's probe does (see
+    /// [`Probe::admits_extension`]). Exec runs this once per entry of a walked
+    /// list: two loads, a compare under a mask, and a bounds check that
+    /// [`Probe::of`] makes always pass.
+    #[inline(always)]
+    fn admits_header(&self, header: &[u8; BINPRM_BUF_SIZE]) -> bool {
+        let at = usize::from(self.at);
+        match header
+            .get(at..at + WINDOW)
+            .and_then(|w| <[u8; WINDOW]>::try_from(w).ok())
+        {
+            Some(window) => (u32::from_le_bytes(window) ^ self.value) & self.keep() == 0,
+            None => true,
         }
+    }
+
+    /// Whether an extension's probe admits a binary whose extension hashes to
+    /// `ext`; any other probe does.
+    fn admits_extension(&self, ext: impl FnOnce() -> Option<u32>) -> bool {
+        self.tag != TAG_EXTENSION || ext() == Some(self.value)
     }
 }
 
@@ -496,7 +531,7 @@ impl<'a> Index<'a> {
         candidate: &Candidate<'a>,
     ) -> Candidates<'a> {
         let walk = Candidates::walk(entries.count(), &[], candidate);
-        let mut hits = Candidates::hits(candidate);
+        let mut hits = Candidates::hits();
         let n = self.shapes.len();
         if n < 2 {
             return hits;
@@ -661,59 +696,52 @@ pub const OPEN_EXTRA: usize = 2;
 pub const MAX_HITS: usize = 8;
 
 /// The candidates of one lookup, newest first; see [`Index::candidates`].
-pub struct Candidates<'a> {
+pub struct Candidates<'a>(Source<'a>);
+
+/// Where a lookup's candidates come from.
+enum Source<'a> {
+    /// The walk, of the positions below `below` that their probe admits (all
+    /// of them where `probes` has none). Made small, as exec makes one for
+    /// every binary when its list is short.
+    Walk {
+        below: usize,
+        probes: &'a [Probe],
+        binary: Candidate<'a>,
+        /// The hash of the binary's extension, once a probe asked for it.
+        ext: Option<Option<u32>>,
+    },
     /// Ranges of slots that hit: at most [`MAX_HITS`] shapes, the extension
     /// run's and the 'B' run; each in position order.
-    ranges: [&'a [Slot]; MAX_HITS + 2],
-    len: usize,
-    /// `Some(below)`: the walk, of the positions below `below` that their
-    /// probe admits (all of them where `probes` has none).
-    walk_below: Option<usize>,
-    probes: &'a [Probe],
-    binary: Candidate<'a>,
-    /// The hash of the binary's extension, once a probe asked for it.
-    ext: Option<Option<u32>>,
+    Hits {
+        ranges: [&'a [Slot]; MAX_HITS + 2],
+        len: usize,
+    },
 }
 
 impl<'a> Candidates<'a> {
-    fn hits(binary: &Candidate<'a>) -> Self {
-        Self {
+    fn hits() -> Self {
+        Self(Source::Hits {
             ranges: [&[]; MAX_HITS + 2],
             len: 0,
-            walk_below: None,
-            probes: &[],
-            binary: *binary,
-            ext: None,
-        }
+        })
     }
 
     fn walk(count: usize, probes: &'a [Probe], binary: &Candidate<'a>) -> Self {
-        Self {
-            walk_below: Some(count),
+        Self(Source::Walk {
+            below: count,
             probes,
-            ..Self::hits(binary)
-        }
+            binary: *binary,
+            ext: None,
+        })
     }
 
     fn push(&mut self, range: &'a [Slot]) {
-        if let Some(r) = self.ranges.get_mut(self.len) {
-            *r = range;
-            self.len += 1;
+        if let Source::Hits { ranges, len } = &mut self.0 {
+            if let Some(r) = ranges.get_mut(*len) {
+                *r = range;
+                *len += 1;
+            }
         }
-    }
-
-    /// Whether the walk asks the entry at `pos`.
-    fn admits(&mut self, pos: usize) -> bool {
-        let Some(&probe) = self.probes.get(pos) else {
-            return true;
-        };
-        let ext = match probe.kind {
-            PROBE_EXTENSION => *self
-                .ext
-                .get_or_insert_with(|| self.binary.extension().map(|e| hash(e, None))),
-            _ => None,
-        };
-        probe.admits(self.binary.header, ext)
     }
 
     /// Whether this lookup walks the list (every entry its probe admits, or
@@ -721,7 +749,7 @@ impl<'a> Candidates<'a> {
     /// when it does.
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn is_walk(&self) -> bool {
-        self.walk_below.is_some()
+        matches!(self.0, Source::Walk { .. })
     }
 }
 
@@ -729,20 +757,18 @@ impl Iterator for Candidates<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        if let Some(mut below) = self.walk_below {
-            while below > 0 {
-                below -= 1;
-                if self.admits(below) {
-                    self.walk_below = Some(below);
-                    return Some(below);
-                }
-            }
-            self.walk_below = Some(0);
-            return None;
-        }
+        let (ranges, len) = match &mut self.0 {
+            Source::Walk {
+                below,
+                probes,
+                binary,
+                ext,
+            } => return walk_next(below, probes, binary, ext),
+            Source::Hits { ranges, len } => (ranges, *len),
+        };
         // The newest of the ranges' last (newest) positions; every position is
         // in one run only, so the ranges never share one.
-        let ranges = self.ranges.get_mut(..self.len)?;
+        let ranges = ranges.get_mut(..len)?;
         let (newest, pos) = ranges
             .iter()
             .enumerate()
@@ -753,4 +779,33 @@ impl Iterator for Candidates<'_> {
         }
         Some(pos as usize)
     }
+}
+
+/// The next position of a walk below `below`, which it lowers past it.
+fn walk_next(
+    below: &mut usize,
+    probes: &[Probe],
+    binary: &Candidate<'_>,
+    ext: &mut Option<Option<u32>>,
+) -> Option<usize> {
+    // Positions without a probe (every one, if the list's probes were reset)
+    // are all asked.
+    let Some(mut rest) = probes.get(..*below) else {
+        *below = below.checked_sub(1)?;
+        return Some(*below);
+    };
+    // The header's test first, over every probe; the extension's, whose hash
+    // is made once, only for a probe the first admits.
+    let found = loop {
+        let Some(pos) = rest.iter().rposition(|p| p.admits_header(binary.header)) else {
+            break None;
+        };
+        let hashed = || *ext.get_or_insert_with(|| binary.extension().map(|e| hash(e, None)));
+        if rest.get(pos).map_or(true, |p| p.admits_extension(hashed)) {
+            break Some(pos);
+        }
+        rest = rest.get(..pos).unwrap_or_default();
+    };
+    *below = found.unwrap_or(0);
+    found
 }
