@@ -11,13 +11,26 @@
 # and plots exec/s against entries into docs/bench.png (BENCH_PLOT elsewhere).
 # Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (3: seconds per exec and mounts
 # figure), BENCH_QUICK=1 (0 and 1000 entries, 1 worker only), for working on it.
+#   scripts/bench.sh --insns   (5 minutes)
+# counts instead the instructions binfmt_misc's load_binary runs for an exec
+# no entry matches, c and rust, under QEMU's icount (the guest's clock, TSC
+# included, advances one nanosecond per instruction), so that the figure is
+# the same in every run and on any host: the miss-insns figures, 2 rounds
+# unless BENCH_ROUNDS says otherwise; no plot.
 # Builds the module and the selftests for that kernel (scripts/build-debian.sh).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
-rounds=${BENCH_ROUNDS:-5}
+insns=''
+qemu_opts=()
+if [ "${1:-}" = --insns ]; then
+	insns=1
+	qemu_opts=(--qemu-opts="-icount shift=0")
+fi
+rounds=${BENCH_ROUNDS:-${insns:+2}}
+rounds=${rounds:-5}
 seconds=${BENCH_SECONDS:-3}
 plot=${BENCH_PLOT:-$REPO/docs/bench.png}
 
@@ -49,8 +62,8 @@ esac
 log "booting $DEBIAN_KERNEL_RELEASE (TCG, 2 CPUs): $rounds rounds, $seconds s per figure; progress follows"
 start=$(date +%s)
 # The guest's own limit is generous: a hung guest is the only thing it catches.
-vng_boot 2700 "$boot" --verbose --disable-kvm --rwdir "$out" --memory 2G \
-	--exec "BENCH_ROUNDS=$rounds BENCH_SECONDS=$seconds BENCH_QUICK=${BENCH_QUICK:-} $REPO/scripts/guest-bench.sh $build/binfmt_misc_rs.ko $out/binfmt_misc.ko $build/selftests/progs $build/selftests/bpf/gen $out" \
+vng_boot 2700 "$boot" --verbose --disable-kvm --rwdir "$out" --memory 2G "${qemu_opts[@]}" \
+	--exec "BENCH_ROUNDS=$rounds BENCH_SECONDS=$seconds BENCH_QUICK=${BENCH_QUICK:-} BENCH_INSNS=$insns $REPO/scripts/guest-bench.sh $build/binfmt_misc_rs.ko $out/binfmt_misc.ko $build/selftests/progs $build/selftests/bpf/gen $out" \
 	</dev/null 2>&1 | tee "$out/console.log" | grep --line-buffered '^bench' >&2 || true
 log "the guest took $(($(date +%s) - start)) s"
 [ -f "$out/done" ] || die "the guest did not finish; see $out/console.log"
@@ -61,18 +74,30 @@ grep -q failed "$out/bench.txt" && die "a measurement failed; see $out/bench.txt
 
 # Median, minimum and maximum per figure, entries, workers and implementation:
 # a table, then the machine lines (also kept in summary.txt for the plot).
-python3 - "$out/bench.txt" "$out/summary.txt" "$DEBIAN_KERNEL_RELEASE" "$rounds" "$seconds" <<'EOF'
+python3 - "$out/bench.txt" "$out/summary.txt" "$DEBIAN_KERNEL_RELEASE" "$rounds" "$seconds" "$insns" <<'EOF'
 import statistics
 import sys
 
-raw, summary, release, rounds, seconds = sys.argv[1:6]
+raw, summary, release, rounds, seconds, insns = sys.argv[1:7]
 values, order = {}, []
 for line in open(raw):
     _, impl, fig, entries, workers, value = line.split()
     if (fig, entries, workers) not in order:
         order.append((fig, entries, workers))
     values.setdefault((fig, entries, workers, impl), []).append(float(value))
-print(f"""kernel {release} (Debian's stock kernel, no debug options), 2 guest CPUs, QEMU TCG (no KVM)
+if insns:
+    print(f"""kernel {release} (Debian's stock kernel, no debug options), 2 guest CPUs, QEMU TCG with icount
+{rounds} rounds interleaved c/rust; each cell: median [min-max]
+c: the kernel's binfmt_misc.ko; rust: binfmt_misc_rs.ko
+miss-insns      instructions binfmt_misc's load_binary runs for an exec no entry matches, N magic
+                entries registered: kprobes at bprm_execve's call of it and after (the same for
+                both), the guest's TSC counting instructions, median over 0.2 s of failing
+                execve()s; probes' own instructions included
+miss-insns-ext  the same for N extension entries
+miss-insns-disabled  the same with the instance disabled: the probes and the least a call runs
+""")
+else:
+    print(f"""kernel {release} (Debian's stock kernel, no debug options), 2 guest CPUs, QEMU TCG (no KVM)
 {rounds} rounds interleaved none/c/rust, {seconds} s per exec and mounts figure; each cell: median [min-max]
 none: no binfmt_misc loaded; c: the kernel's binfmt_misc.ko; rust: binfmt_misc_rs.ko
 exec-plain      exec/s of a static binary no entry matches, behind N magic entries (none: no module)
@@ -91,7 +116,7 @@ slab-per-entry  bytes of slab objects (and larger kmallocs) per entry, N registe
                 slab-per-instance: the same per mounted instance in a fresh user namespace
                 (N held, less N namespaces without one)
 """)
-impls = ("none", "c", "rust")
+impls = ("c", "rust") if insns else ("none", "c", "rust")
 print(f"{'figure':<17} {'entries':>7} {'workers':>7}  " + "".join(f"{i:<24}" for i in impls))
 lines = []
 def fmt(v):
@@ -113,6 +138,10 @@ with open(summary, "w") as f:
     f.write("\n".join(lines) + "\n")
 EOF
 
+if [ -n "$insns" ]; then
+	log "raw figures in $out/bench.txt, guest log in $out/console.log"
+	exit 0
+fi
 mkdir -p "$(dirname "$plot")"
 /usr/bin/python3 - "$out/summary.txt" "$plot" "$DEBIAN_KERNEL_RELEASE" <<'EOF'
 import sys

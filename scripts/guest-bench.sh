@@ -153,7 +153,7 @@ miss_cost() {
 	settle
 	echo >$T/trace
 	echo 1 >$T/tracing_on
-	"$progs/bench_miss" 1 "$work/unknown.plain" >/dev/null
+	"$progs/bench_miss" "$miss_seconds" "$work/unknown.plain" >/dev/null
 	echo 0 >$T/tracing_on
 	# Pairs a call of this module's callback with the next return, per CPU.
 	awk -v fn="0x$fn" '{
@@ -164,6 +164,32 @@ miss_cost() {
 		else if ($(i + 1) == "bmrs_back:" && start[cpu] != "") { print ts - start[cpu]; start[cpu] = "" }
 	}' $T/trace | sort -n | awk -v mhz="$tsc_mhz" '{ d[NR] = $1 }
 		END { if (NR < 10) print "failed"; else printf "%.2f\n", (NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2) / mhz }'
+}
+miss_seconds=1
+# BENCH_INSNS=1 (scripts/bench.sh --insns): the guest runs under QEMU's icount,
+# one instruction per nanosecond of its clock, TSC included, so the same
+# probes count the instructions of the callback (and of the probes), the same
+# in every run: 0.2 s of calls is plenty for a median.
+if [ -n "${BENCH_INSNS:-}" ]; then
+	miss_seconds=0.2
+	tsc_mhz=1
+fi
+# The miss figures of the instruction counts, for c and rust: NAME suffixes
+# as miss-cost's, in the same order of lists.
+insns_figures() {
+	local entries had=0
+	for entries in 0 1 10 100 1000; do
+		magic_decoys "$had" "$entries"
+		had=$entries
+		record miss-insns "$entries" 1 "$(miss_cost)"
+	done
+	echo -1 >"$mnt/status"
+	ext_decoys 0 1000
+	record miss-insns-ext 1000 1 "$(miss_cost)"
+	echo -1 >"$mnt/status"
+	echo 0 >"$mnt/status"
+	record miss-insns-disabled - 1 "$(miss_cost)"
+	echo 1 >"$mnt/status"
 }
 seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
 # Kernel memory in slab objects once deferred frees are done (RCU callbacks,
@@ -326,6 +352,15 @@ grep -q '^binfmt_misc' /proc/modules && { umount /proc/sys/fs/binfmt_misc 2>/dev
 arm_probes || progress "no call of load_binary found in bprm_execve: miss-cost figures fail"
 progress "kernel $(uname -r), $(nproc) CPUs, $rounds rounds, $seconds s per exec figure"
 for ((round = 1; round <= rounds; round++)); do
+	if [ -n "${BENCH_INSNS:-}" ]; then
+		for impl in c rust; do
+			progress "round $round/$rounds: $impl ($(date +%T))"
+			load "$impl" || { echo "bench: insmod for $impl failed" >&2; continue; }
+			insns_figures
+			unload "$impl" || echo "bench: rmmod for $impl failed" >&2
+		done
+		continue
+	fi
 	for impl in none c rust; do
 		progress "round $round/$rounds: $impl ($(date +%T))"
 		load "$impl" || { echo "bench: insmod for $impl failed" >&2; continue; }
