@@ -11,7 +11,7 @@
 # and plots exec/s against entries into docs/bench.png (BENCH_PLOT elsewhere).
 # Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (3: seconds per exec and mounts
 # figure), BENCH_QUICK=1 (0 and 1000 entries, 1 worker only), for working on it.
-#   scripts/bench.sh --insns   (5 minutes)
+#   scripts/bench.sh --insns   (4 minutes here)
 # counts instead the instructions binfmt_misc's load_binary runs for an exec
 # no entry matches, c and rust, under QEMU's icount (the guest's clock, TSC
 # included, advances one nanosecond per instruction), so that the figure is
