@@ -12,11 +12,12 @@
 # Knobs: BENCH_ROUNDS (5), BENCH_SECONDS (3: seconds per exec and mounts
 # figure), BENCH_QUICK=1 (0 and 1000 entries, 1 worker only), for working on it.
 #   scripts/bench.sh --insns   (4 minutes here)
-# counts instead the instructions binfmt_misc's load_binary runs for an exec
-# no entry matches, c and rust, under QEMU's icount (the guest's clock, TSC
-# included, advances one nanosecond per instruction), so that the figure is
-# the same in every run and on any host: the miss-insns figures, 2 rounds
-# unless BENCH_ROUNDS says otherwise; no plot.
+# counts instead the instructions binfmt_misc's load_binary runs, c and rust,
+# under QEMU's icount (the guest's clock, TSC included, advances one
+# nanosecond per instruction), so that the figure is the same in every run
+# and on any host: the miss-insns figures for execs no entry matches and the
+# match-insns ones for execs an entry matches, 2 rounds unless BENCH_ROUNDS
+# says otherwise; no plot.
 # Builds the module and the selftests for that kernel (scripts/build-debian.sh).
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -95,6 +96,9 @@ miss-insns      instructions binfmt_misc's load_binary runs for an exec no entry
                 execve()s; probes' own instructions included
 miss-insns-ext  the same for N extension entries
 miss-insns-disabled  the same with the instance disabled: the probes and the least a call runs
+match-insns     the same for execs (bench_exec) of a binary a magic entry matches, registered
+                before N magic entries (found last); its interpreter opened included
+match-insns-ext the same for an extension entry
 """)
 else:
     print(f"""kernel {release} (Debian's stock kernel, no debug options), 2 guest CPUs, QEMU TCG (no KVM)

@@ -134,7 +134,7 @@ arm_probes() {
 	[ -n "$call_site" ] || return 1
 	echo 0 >$T/tracing_on
 	echo "p:bmrs_call $call_site fn=%ax:x64" >$T/kprobe_events &&
-		echo "p:bmrs_back $back_site" >>$T/kprobe_events &&
+		echo "p:bmrs_back $back_site ret=%ax:s32" >>$T/kprobe_events &&
 		echo 1 >$T/events/kprobes/enable &&
 		armed=1
 }
@@ -143,8 +143,14 @@ load_binary_address() { # IMPL
 	[ "$1" = rust ] && pattern='load_binary.*Registry.*\[binfmt_misc_rs\]'
 	grep -m 1 "$pattern" /proc/kallsyms | cut -d ' ' -f 1
 }
-miss_cost() {
-	local fn
+# callback_cost RESULT COMMAND...: the same median over the calls COMMAND
+# makes that return RESULT (0, or -8 for ENOEXEC): an exec an entry matches
+# calls the callback twice, for the binary and then for its interpreter, which
+# binfmt_misc, asked first, declines.
+miss_cost() { callback_cost -8 "$progs/bench_miss" "$miss_seconds" "$work/unknown.plain"; }
+callback_cost() {
+	local fn result=$1
+	shift
 	fn=$(load_binary_address "$impl")
 	if [ -z "$armed" ] || [ -z "$fn" ] || [ -z "$tsc_mhz" ]; then
 		echo failed
@@ -153,15 +159,18 @@ miss_cost() {
 	settle
 	echo >$T/trace
 	echo 1 >$T/tracing_on
-	"$progs/bench_miss" "$miss_seconds" "$work/unknown.plain" >/dev/null
+	"$@" >/dev/null
 	echo 0 >$T/tracing_on
 	# Pairs a call of this module's callback with the next return, per CPU.
-	awk -v fn="0x$fn" '{
+	awk -v fn="0x$fn" -v result="$result" '{
 		for (i = 1; i < NF; i++) if ($i ~ /^[0-9]+:$/) break
 		if (i == NF) next
 		ts = substr($i, 1, length($i) - 1); cpu = $(i - 2)
 		if ($(i + 1) == "bmrs_call:") { start[cpu] = ($NF == "fn=" fn) ? ts : "" }
-		else if ($(i + 1) == "bmrs_back:" && start[cpu] != "") { print ts - start[cpu]; start[cpu] = "" }
+		else if ($(i + 1) == "bmrs_back:" && start[cpu] != "") {
+			if ($NF == "ret=" result) print ts - start[cpu]
+			start[cpu] = ""
+		}
 	}' $T/trace | sort -n | awk -v mhz="$tsc_mhz" '{ d[NR] = $1 }
 		END { if (NR < 10) print "failed"; else printf "%.2f\n", (NR % 2 ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2) / mhz }'
 }
@@ -174,8 +183,10 @@ if [ -n "${BENCH_INSNS:-}" ]; then
 	miss_seconds=0.2
 	tsc_mhz=1
 fi
-# The miss figures of the instruction counts, for c and rust: NAME suffixes
-# as miss-cost's, in the same order of lists.
+# The instruction counts, for c and rust: the miss figures, NAME suffixes as
+# miss-cost's, in the same order of lists; then the calls that match, by a
+# magic and by an extension entry, first alone and then registered before
+# 1000 magic entries, as for exec-magic and exec-ext.
 insns_figures() {
 	local entries had=0
 	for entries in 0 1 10 100 1000; do
@@ -190,6 +201,14 @@ insns_figures() {
 	echo 0 >"$mnt/status"
 	record miss-insns-disabled - 1 "$(miss_cost)"
 	echo 1 >"$mnt/status"
+	register ":bench-ext:E::bmbench::$work/plain:"
+	register ":bench-magic:M::BMBENCH::$work/plain:"
+	for entries in 0 1000; do
+		magic_decoys 0 "$entries"
+		record match-insns "$entries" 1 "$(callback_cost 0 "$progs/bench_exec" "$miss_seconds" 1 "$work/magic")"
+		record match-insns-ext "$entries" 1 "$(callback_cost 0 "$progs/bench_exec" "$miss_seconds" 1 "$work/handled.bmbench")"
+	done
+	echo -1 >"$mnt/status"
 }
 seconds_since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
 # Kernel memory in slab objects once deferred frees are done (RCU callbacks,
