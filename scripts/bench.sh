@@ -3,7 +3,7 @@
 # (`none`), the kernel's own binfmt_misc.ko (`c`) and this module (`rust`), on
 # Debian's stock kernel (no debug options; lib.sh's DEBIAN_KERNEL_RELEASE), SMP
 # guest with 2 CPUs under TCG, all in one boot:
-#   scripts/bench.sh      (27 minutes here; wrap it in `flock /tmp/vm.lock`)
+#   scripts/bench.sh      (25 minutes here; wrap it in `flock /tmp/vm.lock`)
 # Rounds are interleaved (none, c, rust, none, ...); each figure is the median,
 # minimum and maximum over the rounds. Prints a table, then one machine line per
 # figure and implementation:
